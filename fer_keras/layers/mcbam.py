@@ -1,0 +1,110 @@
+"""Multi-scale CBAM (MCBAM) of AMDCNN (Shang et al., IEEE Access 2024), eq. 1-9, Fig. 2 and 4."""
+
+import keras
+from keras import ops
+
+from fer_keras.layers._common import check_rank, serializable
+from fer_keras.layers.cbam import ChannelAttention
+
+FUSIONS = ("conv", "sum")
+
+
+@serializable
+class MultiScaleSpatialAttention(keras.layers.Layer):
+    """MSAM (AMDCNN eq. 4-9): multi-scale spatial attention applied to its input.
+
+    The channel-wise average and max maps [F_avg; F_max] go through three parallel convolutions
+    of 5x5, 3x3 and 1x1 (one output map each, eq. 5-7); the three maps are concatenated (eq. 8),
+    fused to one map and squashed by a sigmoid (eq. 9); the layer returns M_S(F') * F'.
+    The paper concatenates three maps but needs one map to weight F'; how they are fused is not
+    stated. `fusion="conv"` (default) learns a 1x1 convolution over the three maps, `"sum"` adds
+    them (docs/architectures.md).
+
+    Args:
+        kernel_sizes: the branch kernels, (5, 3, 1) in the paper.
+        fusion: "conv" or "sum", how the concatenated maps become one.
+    """
+
+    def __init__(self, kernel_sizes=(5, 3, 1), fusion="conv", **kwargs):
+        super().__init__(**kwargs)
+        self.kernel_sizes = tuple(int(k) for k in kernel_sizes)
+        if not self.kernel_sizes or min(self.kernel_sizes) < 1:
+            raise ValueError(f"MultiScaleSpatialAttention: kernel_sizes must be positive ints, got {kernel_sizes!r}")
+        if fusion not in FUSIONS:
+            raise ValueError(f"MultiScaleSpatialAttention: fusion must be one of {FUSIONS}, got {fusion!r}")
+        self.fusion = fusion
+
+    def build(self, input_shape):
+        check_rank(self, input_shape, 4)
+        self.branches = [
+            keras.layers.Conv2D(1, k, padding="same", dtype=self.dtype_policy, name=f"conv_{k}x{k}")
+            for k in self.kernel_sizes
+        ]
+        for branch in self.branches:
+            branch.build((None, None, None, 2))
+        if self.fusion == "conv":
+            self.fuse = keras.layers.Conv2D(1, 1, dtype=self.dtype_policy, name="fuse")
+            self.fuse.build((None, None, None, len(self.kernel_sizes)))
+
+    def attention_map(self, inputs):
+        """M_S(F'): (B, H, W, 1) spatial weights in (0, 1)."""
+        pooled = ops.concatenate(
+            [ops.mean(inputs, axis=-1, keepdims=True), ops.max(inputs, axis=-1, keepdims=True)], axis=-1
+        )
+        maps = ops.concatenate([branch(pooled) for branch in self.branches], axis=-1)  # eq. 8
+        if self.fusion == "conv":
+            fused = self.fuse(maps)
+        else:
+            fused = ops.sum(maps, axis=-1, keepdims=True)
+        return ops.sigmoid(fused)  # eq. 9
+
+    def call(self, inputs):
+        return inputs * self.attention_map(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "kernel_sizes": list(self.kernel_sizes), "fusion": self.fusion}
+
+
+@serializable
+class MCBAM(keras.layers.Layer):
+    """MCBAM (AMDCNN eq. 1-2): channel attention, then multi-scale spatial attention.
+
+    F_CAM = M_CAM(F) * F;  F_MSAM = M_MSAM(F_CAM) * F_CAM.
+
+    Args:
+        reduction_ratio: channel-attention MLP ratio r.
+        kernel_sizes: MSAM branch kernels, (5, 3, 1) in the paper.
+        fusion: MSAM map fusion, "conv" or "sum".
+    """
+
+    def __init__(self, reduction_ratio=16, kernel_sizes=(5, 3, 1), fusion="conv", **kwargs):
+        super().__init__(**kwargs)
+        self.reduction_ratio = int(reduction_ratio)
+        self.kernel_sizes = tuple(int(k) for k in kernel_sizes)
+        self.fusion = fusion
+        self.channel_attention = ChannelAttention(self.reduction_ratio, dtype=self.dtype_policy, name="channel_attention")
+        self.spatial_attention = MultiScaleSpatialAttention(
+            self.kernel_sizes, fusion, dtype=self.dtype_policy, name="spatial_attention"
+        )
+
+    def build(self, input_shape):
+        check_rank(self, input_shape, 4)
+        self.channel_attention.build(input_shape)
+        self.spatial_attention.build(input_shape)
+
+    def call(self, inputs):
+        return self.spatial_attention(self.channel_attention(inputs))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "reduction_ratio": self.reduction_ratio,
+            "kernel_sizes": list(self.kernel_sizes),
+            "fusion": self.fusion,
+        }

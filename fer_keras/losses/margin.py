@@ -1,0 +1,104 @@
+"""Margin-softmax losses on cosine logits: ArcFace (additive angular) and AM-Softmax (additive cosine).
+
+Both are called as `loss(y_true, cos_theta)`: integer labels of shape (B,) or (B, 1) and cosine
+logits of shape (B, C) in [-1, 1], e.g. the output of `fer_keras.layers.CosineDense`. They compute
+in float32 whatever the input dtype, so they are safe under `mixed_float16`.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+from fer_keras.layers._common import PACKAGE
+
+
+def _validate(name, scale, margin):
+    if not float(scale) > 0:
+        raise ValueError(f"{name}: scale must be > 0, got {scale!r}")
+    if not 0 <= float(margin) < math.pi / 2:
+        raise ValueError(f"{name}: margin must be in [0, pi/2), got {margin!r}")
+
+
+def _labels_and_cosines(y_true, y_pred):
+    """(B,) int labels and float32 cosines clipped to [-1, 1]."""
+    labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+    cosines = ops.clip(ops.cast(y_pred, "float32"), -1.0, 1.0)
+    return labels, cosines
+
+
+def _margin_cross_entropy(labels, cosines, target_logit, scale):
+    """-log softmax(s * z)_y where z is the cosines with the target entry replaced by target_logit."""
+    one_hot = ops.one_hot(labels, ops.shape(cosines)[-1], dtype="float32")
+    logits = scale * (cosines + one_hot * (target_logit[:, None] - cosines))
+    return -ops.sum(one_hot * ops.log_softmax(logits, axis=-1), axis=-1)
+
+
+def _target_cosine(labels, cosines):
+    one_hot = ops.one_hot(labels, ops.shape(cosines)[-1], dtype="float32")
+    return ops.sum(one_hot * cosines, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ArcFaceLoss(keras.losses.Loss):
+    """Additive angular margin loss (ArcFace, Deng et al. 2019); MrCAR eq. 10.
+
+    L = -mean log( e^{s cos(theta_y + m)} / (e^{s cos(theta_y + m)} + sum_{j != y} e^{s cos theta_j}) ).
+
+    MIFAD-Net's "angular distance loss" (its eq. 10) is this loss. Where theta_y + m would pass pi,
+    cos(theta_y + m) stops decreasing; like the ArcFace authors we then use the linear stand-in
+    cos(theta_y) - m sin(m) for theta_y > pi - m, which keeps the target logit monotonic in theta_y.
+    sin(theta) is computed as sqrt(max(1 - cos^2, eps)), so the value and the gradient stay finite at
+    cos = +-1.
+
+    Args:
+        scale: s, the radius of the hypersphere (64 in ArcFace; 30 is common for 7 classes).
+        margin: m in radians (0.5 in ArcFace).
+    """
+
+    def __init__(self, scale=30.0, margin=0.5, name="arcface_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        _validate("ArcFaceLoss", scale, margin)
+        self.scale = float(scale)
+        self.margin = float(margin)
+
+    def call(self, y_true, y_pred):
+        labels, cosines = _labels_and_cosines(y_true, y_pred)
+        cos_t = _target_cosine(labels, cosines)
+        sin_t = ops.sqrt(ops.maximum(1.0 - ops.square(cos_t), 1e-7))
+        cos_t_plus_m = cos_t * math.cos(self.margin) - sin_t * math.sin(self.margin)
+        threshold = math.cos(math.pi - self.margin)
+        target = ops.where(cos_t > threshold, cos_t_plus_m, cos_t - self.margin * math.sin(self.margin))
+        return _margin_cross_entropy(labels, cosines, target, self.scale)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "margin": self.margin}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class AMSoftmaxLoss(keras.losses.Loss):
+    """Additive margin softmax (AM-Softmax / CosFace, Wang et al. 2018); AMDCNN eq. 10.
+
+    L = -mean log( e^{s (cos theta_y - m)} / (e^{s (cos theta_y - m)} + sum_{j != y} e^{s cos theta_j}) ).
+
+    AMDCNN calls s learnable but gives neither its value nor how it is learned; Wang et al. found a
+    learned s stays too small and fix s = 30, which we follow (docs/architectures.md).
+
+    Args:
+        scale: s (30 in AM-Softmax).
+        margin: m, subtracted from the target cosine (0.35 in AM-Softmax).
+    """
+
+    def __init__(self, scale=30.0, margin=0.35, name="am_softmax_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        _validate("AMSoftmaxLoss", scale, margin)
+        self.scale = float(scale)
+        self.margin = float(margin)
+
+    def call(self, y_true, y_pred):
+        labels, cosines = _labels_and_cosines(y_true, y_pred)
+        target = _target_cosine(labels, cosines) - self.margin
+        return _margin_cross_entropy(labels, cosines, target, self.scale)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "margin": self.margin}
