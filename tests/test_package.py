@@ -1,0 +1,75 @@
+"""The package imports without TensorFlow (the GPU machine has none) and its CLI works."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.backend_neutral
+
+BLOCK_TENSORFLOW = textwrap.dedent(
+    """
+    import importlib.abc, sys
+
+    class NoTensorFlow(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name == "tensorflow" or name.startswith("tensorflow."):
+                raise ImportError("tensorflow is blocked in this test")
+
+    sys.meta_path.insert(0, NoTensorFlow())
+    """
+)
+
+
+def run_python(code, **env):
+    env = {**os.environ, "PYTHONPATH": os.getcwd(), "TF_CPP_MIN_LOG_LEVEL": "3", **env}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_import_without_tensorflow_on_jax():
+    pytest.importorskip("jax")
+    code = BLOCK_TENSORFLOW + textwrap.dedent(
+        """
+        import numpy as np
+        import fer_keras, fer_keras.layers, fer_keras.losses
+        from fer_keras.layers import CBAM
+        from fer_keras.losses import ArcFaceLoss
+        import keras
+        y = CBAM(reduction_ratio=2)(np.ones((1, 6, 6, 4), "float32"))
+        assert keras.backend.backend() == "jax", keras.backend.backend()
+        assert "tensorflow" not in sys.modules
+        print("ok", tuple(y.shape))
+        """
+    )
+    done = run_python(code, KERAS_BACKEND="jax")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().endswith("ok (1, 6, 6, 4)")
+
+
+def test_bare_import_is_light():
+    done = run_python("import sys, fer_keras; print(sorted(m for m in ('keras', 'tensorflow', 'jax') if m in sys.modules))")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
+def test_cli_lists_every_layer_and_loss():
+    done = run_python("from fer_keras.cli import main; main(['layers', '--json'])")
+    assert done.returncode == 0, done.stderr[-2000:]
+    listed = {row["name"] for row in json.loads(done.stdout)}
+    import fer_keras.layers as layers
+    import fer_keras.losses as losses
+
+    assert listed == set(layers.__all__) | set(losses.__all__)
+
+
+def test_cli_version():
+    from fer_keras import __version__
+    from fer_keras.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert __version__.count(".") == 2
