@@ -143,3 +143,24 @@ def test_clear_errors():
         IsletsLoss(1)
     with pytest.raises(ValueError, match=r"alpha must be in \[0, 1\]"):
         CenterLoss(7, alpha=3)
+
+
+def test_training_wrapper_shares_weights_with_a_label_free_inference_model(rng):
+    """The README pattern: inference model (image -> probs, features) wrapped with a labels input."""
+    image = keras.Input((DIM,))
+    features = keras.layers.Dense(DIM)(image)
+    probs = keras.layers.Dense(NUM_CLASSES, activation="softmax")(features)
+    model = keras.Model(image, {"probs": probs, "features": features})
+    labels = keras.Input((), dtype="int32")
+    out = model(image)
+    loss_layer = IsletsLoss(NUM_CLASSES)
+    train_model = keras.Model([image, labels], {"probs": out["probs"], "features": loss_layer([out["features"], labels])})
+    train_model.compile(keras.optimizers.SGD(0.1), loss={"probs": "sparse_categorical_crossentropy"})
+    x = rng.normal(0, 1, (32, DIM)).astype("float32")
+    y = rng.integers(0, NUM_CLASSES, 32)
+    before = ops.convert_to_numpy(loss_layer.centers).copy()
+    kernel_before = ops.convert_to_numpy(model.layers[1].kernel).copy()
+    train_model.fit([x, y], {"probs": y}, batch_size=32, epochs=1, verbose=0)
+    assert not np.allclose(ops.convert_to_numpy(loss_layer.centers), before)
+    assert not np.allclose(ops.convert_to_numpy(model.layers[1].kernel), kernel_before)  # shared weights
+    assert model.predict(x, verbose=0)["probs"].shape == (32, NUM_CLASSES)
