@@ -101,8 +101,23 @@ class SpatialAttention(keras.layers.Layer):
         return {**super().get_config(), "kernel_size": self.kernel_size}
 
 
+class ChannelThenSpatialAttention(keras.layers.Layer):
+    """Base of CBAM and MCBAM: `channel_attention`, then `spatial_attention` (set by subclasses)."""
+
+    def build(self, input_shape):
+        check_rank(self, input_shape, 4)
+        self.channel_attention.build(input_shape)
+        self.spatial_attention.build(input_shape)
+
+    def call(self, inputs):
+        return self.spatial_attention(self.channel_attention(inputs))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
 @serializable
-class CBAM(keras.layers.Layer):
+class CBAM(ChannelThenSpatialAttention):
     """CBAM (AMDCNN eq. 1-2 with a single-scale spatial map): channel then spatial attention.
 
     F_CAM = M_c(F) * F;  F_out = M_s(F_CAM) * F_CAM.
@@ -118,17 +133,6 @@ class CBAM(keras.layers.Layer):
         self.kernel_size = int(kernel_size)
         self.channel_attention = ChannelAttention(self.reduction_ratio, dtype=self.dtype_policy, name="channel_attention")
         self.spatial_attention = SpatialAttention(self.kernel_size, dtype=self.dtype_policy, name="spatial_attention")
-
-    def build(self, input_shape):
-        check_rank(self, input_shape, 4)
-        self.channel_attention.build(input_shape)
-        self.spatial_attention.build(input_shape)
-
-    def call(self, inputs):
-        return self.spatial_attention(self.channel_attention(inputs))
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
     def get_config(self):
         return {**super().get_config(), "reduction_ratio": self.reduction_ratio, "kernel_size": self.kernel_size}

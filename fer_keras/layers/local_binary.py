@@ -11,6 +11,12 @@ from keras import ops
 from fer_keras.layers._common import PACKAGE, check_rank, serializable
 
 
+def same_padding_output_shape(input_shape, strides, filters):
+    """(B, ceil(H / s), ceil(W / s), filters) of a 'same'-padded convolution."""
+    spatial = [None if d is None else -(-d // strides) for d in input_shape[1:3]]
+    return (input_shape[0], *spatial, filters)
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class LocalBinaryInitializer(keras.initializers.Initializer):
     """Sparse ternary filters for local binary convolution (LBAN-IL 2.1).
@@ -84,8 +90,7 @@ class LocalBinaryConv2D(keras.layers.Layer):
         return self.pointwise(sparse)
 
     def compute_output_shape(self, input_shape):
-        spatial = [None if d is None else -(-d // self.strides) for d in input_shape[1:3]]
-        return (input_shape[0], *spatial, self.filters)
+        return same_padding_output_shape(input_shape, self.strides, self.filters)
 
     def get_config(self):
         return {
@@ -188,8 +193,7 @@ class LocalBinaryStandardLayer(keras.layers.Layer):
         return x
 
     def compute_output_shape(self, input_shape):
-        spatial = [None if d is None else -(-d // self.strides) for d in input_shape[1:3]]
-        return (input_shape[0], *spatial, self.filters)
+        return same_padding_output_shape(input_shape, self.strides, self.filters)
 
     def get_config(self):
         return {

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from fer_keras.layers._common import check_rank, serializable
-from fer_keras.layers.cbam import ChannelAttention
+from fer_keras.layers.cbam import ChannelAttention, ChannelThenSpatialAttention
 
 FUSIONS = ("conv", "sum")
 
@@ -69,7 +69,7 @@ class MultiScaleSpatialAttention(keras.layers.Layer):
 
 
 @serializable
-class MCBAM(keras.layers.Layer):
+class MCBAM(ChannelThenSpatialAttention):
     """MCBAM (AMDCNN eq. 1-2): channel attention, then multi-scale spatial attention.
 
     F_CAM = M_CAM(F) * F;  F_MSAM = M_MSAM(F_CAM) * F_CAM.
@@ -89,17 +89,6 @@ class MCBAM(keras.layers.Layer):
         self.spatial_attention = MultiScaleSpatialAttention(
             self.kernel_sizes, fusion, dtype=self.dtype_policy, name="spatial_attention"
         )
-
-    def build(self, input_shape):
-        check_rank(self, input_shape, 4)
-        self.channel_attention.build(input_shape)
-        self.spatial_attention.build(input_shape)
-
-    def call(self, inputs):
-        return self.spatial_attention(self.channel_attention(inputs))
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
     def get_config(self):
         return {
