@@ -1,7 +1,8 @@
 """The `fer-keras` command line.
 
     fer-keras --version
-    fer-keras layers [--json]     list the reusable layers and losses with their papers' equations
+    fer-keras layers [--json]                                list the reusable layers and losses
+    fer-keras summary MODEL [--input-shape H,W,C] [--json]   layers, parameters, MACs and FLOPs
 """
 
 import argparse
@@ -37,6 +38,52 @@ def cmd_layers(args):
     return 0
 
 
+def _parse_shape(text):
+    try:
+        shape = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected H,W,C (three positive integers), got {text!r}")
+    return shape
+
+
+def _parse_option(text):
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    import yaml
+
+    return key, yaml.safe_load(value)
+
+
+def cmd_summary(args):
+    _quiet_tensorflow()
+    from fer_keras.models import build_model, complexity, layer_table
+
+    try:
+        model = build_model(args.model, input_shape=args.input_shape, num_classes=args.num_classes, **dict(args.option))
+    except ValueError as err:
+        print(f"fer-keras summary: {err}", file=sys.stderr)
+        return 2
+    counts = complexity(model)
+    if args.json:
+        print(json.dumps({"model": args.model, "input_shape": list(model.inputs[0].shape[1:]), **counts}, indent=2))
+        return 0
+    rows = layer_table(model)
+    width = max(len(r["name"]) for r in rows)
+    print(f"{'layer':<{width}}  {'class':<26} {'output shape':<22} {'params':>10} {'MACs':>14}")
+    for r in rows:
+        print(f"{r['name']:<{width}}  {r['class']:<26} {str(r['output_shape']):<22} {r['params']:>10,} {r['macs']:>14,}")
+    print()
+    print(f"model {args.model}, input {tuple(model.inputs[0].shape[1:])}")
+    print(f"parameters: total {counts['params_total']:,}, trainable {counts['params_trainable']:,}, "
+          f"fixed (LBC filters) {counts['params_fixed']:,}")
+    print(f"compute per image: {counts['macs'] / 1e6:,.2f} M multiply-accumulates (MACs) = "
+          f"{counts['flops'] / 1e6:,.2f} M FLOPs (2 x MACs)")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="fer-keras", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fer_keras {__version__}")
@@ -44,6 +91,15 @@ def build_parser():
     p = sub.add_parser("layers", help="list the reusable layers and losses")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_layers)
+
+    p = sub.add_parser("summary", help="layer table, parameters, MACs and FLOPs of a model")
+    p.add_argument("model", help="mifad_net, mrcar, amdcnn or lban")
+    p.add_argument("--input-shape", type=_parse_shape, default=None, help="H,W,C (default: the paper's FER2013 input)")
+    p.add_argument("--num-classes", type=int, default=7)
+    p.add_argument("--option", type=_parse_option, action="append", default=[], metavar="KEY=VALUE",
+                   help="a builder option, e.g. --option attention=cbam --option num_aux=1 (repeatable)")
+    p.add_argument("--json", action="store_true", help="print params_total, params_trainable, params_fixed, macs, flops")
+    p.set_defaults(func=cmd_summary)
     return parser
 
 

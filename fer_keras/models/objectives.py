@@ -1,0 +1,97 @@
+"""The papers' training objectives for the models' outputs.
+
+`make_training_model(model, loss)` returns the model to `fit` and the `loss` dict for `compile`:
+
+    loss          outputs used                            losses
+    softmax       probabilities                           cross-entropy
+    arcface       cosines                                 ArcFaceLoss (MrCAR eq. 10)
+    angular       cosines                                 ArcFaceLoss (MIFAD-Net eq. 10)
+    am_softmax    <head>_cosine (+ fused probabilities)   AMSoftmaxLoss on every classifier head
+                                                          (AMDCNN eq. 10), cross-entropy on the
+                                                          fused output so the fusion weights learn
+    center        probabilities + features                cross-entropy + lambda * center loss
+    island        probabilities + features                cross-entropy + lambda * island loss
+    islets        probabilities + features                cross-entropy + lambda * islets loss
+
+For the center-type losses the training model takes a second input "labels" and wraps the
+inference model (which it shares weights with); fit it on `with_labels(x, y)`.
+"""
+
+from dataclasses import dataclass, field
+
+import keras
+
+from fer_keras.losses import AMSoftmaxLoss, ArcFaceLoss, CenterLoss, IslandLoss, IsletsLoss
+
+CENTER_LOSSES = {"center": CenterLoss, "island": IslandLoss, "islets": IsletsLoss}
+LOSS_NAMES = ("softmax", "arcface", "angular", "am_softmax", *CENTER_LOSSES)
+LABELS = "labels"
+
+
+@dataclass
+class TrainingModel:
+    """What `model.fit` needs: the model, the per-output losses, and whether labels are an input."""
+
+    model: keras.Model
+    loss: dict
+    needs_labels: bool = False
+    center_loss: keras.layers.Layer = None
+    loss_weights: dict = field(default_factory=dict)
+
+
+def _require(model, output, loss):
+    if output not in model.output:
+        raise ValueError(
+            f"Loss {loss!r} needs a {output!r} output, but model {model.name!r} has {sorted(model.output)}"
+        )
+
+
+def make_training_model(model, loss, num_classes=7, scale=30.0, margin=None, loss_weight=None, **center_options):
+    """The training model and compile losses of `model` for the objective `loss`.
+
+    Args:
+        model: a fer_keras model (dict outputs with "probabilities", and "cosines",
+            "<head>_cosine" or "features" as the loss needs).
+        loss: one of LOSS_NAMES.
+        num_classes: number of classes (for the centers of center-type losses).
+        scale, margin: margin-softmax hyper-parameters (margin defaults: ArcFace 0.5, AM-Softmax 0.35).
+        loss_weight: lambda of a center-type loss (defaults: center / island 0.01, islets 0.6).
+        **center_options: alpha, lambda1, lambda2 of the center-type losses.
+    """
+    if loss not in LOSS_NAMES:
+        raise ValueError(f"Unknown loss {loss!r}; available: {', '.join(LOSS_NAMES)}")
+    if not isinstance(model.output, dict):
+        raise ValueError(f"make_training_model needs a model with dict outputs, got {type(model.output).__name__}")
+    if loss == "softmax":
+        _require(model, "probabilities", loss)
+        return TrainingModel(model, {"probabilities": "sparse_categorical_crossentropy"})
+    if loss in ("arcface", "angular"):
+        _require(model, "cosines", loss)
+        return TrainingModel(model, {"cosines": ArcFaceLoss(scale, 0.5 if margin is None else margin)})
+    if loss == "am_softmax":
+        heads = [name for name in model.output if name.endswith("_cosine")]
+        if not heads:
+            raise ValueError(f"Loss 'am_softmax' needs '<head>_cosine' outputs; model {model.name!r} has {sorted(model.output)}")
+        losses = {name: AMSoftmaxLoss(scale, 0.35 if margin is None else margin) for name in heads}
+        if len(heads) > 1:
+            losses["probabilities"] = "sparse_categorical_crossentropy"
+        return TrainingModel(model, losses)
+
+    _require(model, "features", loss)
+    _require(model, "probabilities", loss)
+    if loss_weight is None:
+        loss_weight = 0.6 if loss == "islets" else 0.01
+    center_loss = CENTER_LOSSES[loss](num_classes, loss_weight=loss_weight, name=f"{loss}_loss", **center_options)
+    inputs = {t.name: keras.Input(t.shape[1:], dtype=t.dtype, name=t.name) for t in model.inputs}
+    labels = keras.Input((), dtype="int32", name=LABELS)
+    outputs = model(inputs if isinstance(model.input, dict) else next(iter(inputs.values())))
+    outputs = {**outputs, "features": center_loss([outputs["features"], labels])}
+    train_model = keras.Model({**inputs, LABELS: labels}, outputs, name=f"{model.name}_{loss}_training")
+    return TrainingModel(train_model, {"probabilities": "sparse_categorical_crossentropy"}, True, center_loss)
+
+
+def with_labels(x, y, model):
+    """Inputs for a training model that takes labels: x (array or dict) plus {"labels": y}."""
+    if isinstance(x, dict):
+        return {**x, LABELS: y}
+    return {model.inputs[0].name: x, LABELS: y}
