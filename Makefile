@@ -1,13 +1,15 @@
 # fer_keras: `make install` then `make test` on a fresh machine.
 PYTHON ?= python3
 PYTEST := $(PYTHON) -m pytest
+JOBS ?= 2
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: help install test test-tensorflow test-jax
+.PHONY: help install test test-tensorflow test-jax complexity
 
 help:
-	@echo "make install   pip-install fer_keras (editable) with its test extras: TensorFlow, Keras 3, JAX (CPU), pytest"
+	@echo "make install   pip-install fer_keras (editable) with its test extras: TensorFlow, Keras 3, JAX (CPU), pytest, pytest-xdist"
 	@echo "make test      the whole suite on the TensorFlow backend, then the backend-neutral tests on JAX"
+	@echo "make complexity  rewrite docs/complexity/*.json (parameters and MACs quoted in README and docs)"
 
 install:
 	$(PYTHON) -m pip install --upgrade pip
@@ -16,7 +18,26 @@ install:
 test: test-tensorflow test-jax
 
 test-tensorflow:
-	KERAS_BACKEND=tensorflow $(PYTEST) tests
+	KERAS_BACKEND=tensorflow $(PYTEST) -n $(JOBS) tests
 
 test-jax:
-	KERAS_BACKEND=jax $(PYTEST) -m backend_neutral tests
+	KERAS_BACKEND=jax $(PYTEST) -n $(JOBS) -m backend_neutral tests
+
+# Parameters and MACs of every model at the papers' inputs, and of the ablation variants quoted in
+# docs/architectures.md: one JSON file per line below.
+COMPLEXITY = \
+	amdcnn:48,48,1: amdcnn:100,100,1: amdcnn:48,48,1:attention=none,num_aux=0 \
+	lban:40,40,1: lban:80,80,3: lban:40,40,1:variant=lbc lban:40,40,1:variant=lbcnn \
+	lban:40,40,1:variant=lban_dagger lban:40,40,1:variant=lban_double_dagger \
+	mrcar:44,44,1: mrcar:98,98,3: mrcar:44,44,1:share_weights=true \
+	mifad_net:48,48,1: mifad_net:100,100,3: mifad_net:48,48,1:branches=2 mifad_net:48,48,1:branches=4
+
+complexity:
+	@mkdir -p docs/complexity
+	@for spec in $(COMPLEXITY); do \
+		model=$${spec%%:*}; rest=$${spec#*:}; shape=$${rest%%:*}; opts=$${rest#*:}; \
+		args=""; tag=""; for o in $$(echo $$opts | tr ',' ' '); do args="$$args --option $$o"; tag="$$tag-$$o"; done; \
+		out=docs/complexity/$$model-$$(echo $$shape | tr ',' 'x')$$(echo $$tag | tr '=' '_').json; \
+		echo "fer-keras summary $$model --input-shape $$shape$$args --json > $$out"; \
+		$(PYTHON) -m fer_keras summary $$model --input-shape $$shape $$args --json > $$out 2>/dev/null || exit 1; \
+	done

@@ -6,6 +6,7 @@
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -14,7 +15,29 @@ from fer_keras import __version__
 
 
 def _quiet_tensorflow():
+    """Import Keras (and TensorFlow, its default backend) without TensorFlow's start-up log lines,
+    which its C++ core writes to file descriptor 2 before any Python setting applies."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _stderr_silenced():
+        import keras  # noqa: F401
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured in a test)
+        yield
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    try:
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _first_line(obj):
@@ -68,7 +91,8 @@ def cmd_summary(args):
         return 2
     counts = complexity(model)
     if args.json:
-        print(json.dumps({"model": args.model, "input_shape": list(model.inputs[0].shape[1:]), **counts}, indent=2))
+        report = {"model": args.model, "input_shape": list(model.inputs[0].shape[1:]), "options": dict(args.option), **counts}
+        print(json.dumps(report, indent=2))
         return 0
     rows = layer_table(model)
     width = max(len(r["name"]) for r in rows)

@@ -279,4 +279,4 @@ def test_summary_cli_json():
     report = json.loads(done.stdout)
     assert {"params_total", "params_trainable", "params_fixed", "macs", "flops"} <= set(report)
     assert report["flops"] == 2 * report["macs"] and report["input_shape"] == [48, 48, 1]
-    assert report == {"model": "amdcnn", "input_shape": [48, 48, 1], **complexity(build_model("amdcnn"))}
+    assert report == {"model": "amdcnn", "input_shape": [48, 48, 1], "options": {}, **complexity(build_model("amdcnn"))}
