@@ -1,0 +1,32 @@
+"""The in-memory form every dataset reader returns."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class DatasetRecord:
+    """images (N, H, W, C) uint8; labels (N,) int64 in `class_names` order; subjects (N,) or None.
+
+    `skipped` counts the bad samples left out in skip-bad mode (0 otherwise), `source` names the
+    file or folder read, `split` the split selected (None: all).
+    """
+
+    name: str
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: tuple
+    subjects: np.ndarray = None
+    source: str = ""
+    split: str = None
+    skipped: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def __len__(self):
+        return len(self.labels)
+
+    def class_counts(self):
+        """{class name: count}."""
+        counts = np.bincount(self.labels, minlength=len(self.class_names))
+        return dict(zip(self.class_names, counts.tolist()))
