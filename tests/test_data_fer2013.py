@@ -1,4 +1,6 @@
-"""FER2013 CSV reader: real-format files written by the test, malformed rows, the cache, the real file."""
+"""FER2013 CSV reader: real-format files written by the test, malformed rows, the cache, the real file.
+
+The readers use NumPy, pandas and OpenCV only, so these tests run once (TensorFlow backend run)."""
 
 import gzip
 import os
@@ -10,7 +12,6 @@ import pytest
 
 from fer_keras.data import CLASS_NAMES, DatasetError, load_dataset
 
-pytestmark = pytest.mark.backend_neutral
 
 REAL = Path(os.environ.get("FER2013_CSV", Path(__file__).resolve().parents[2] / "shared/data/fer2013/fer2013.csv.gz"))
 

@@ -1,0 +1,102 @@
+"""Folder-per-class images: `<root>/[<split>/]<class>/*.{jpg,jpeg,png,bmp,tif,tiff}`.
+
+Used for users' own data and for releases laid out that way (FER2013's image-folder release:
+`train/<class>/*.jpg`, `test/<class>/*.jpg`). Folder names that are expression names (including
+common spellings such as "anger", "happiness", "sadness") map onto the canonical seven classes
+in FER2013's order (plus "contempt" when present); any other set of folder names becomes the
+classes in sorted order.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras.data.errors import DatasetError
+from fer_keras.data.labels import CLASS_NAMES
+from fer_keras.data.record import DatasetRecord
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
+ALIASES = {
+    "angry": "angry", "anger": "angry", "an": "angry",
+    "disgust": "disgust", "disgusted": "disgust", "di": "disgust",
+    "fear": "fear", "fearful": "fear", "fe": "fear",
+    "happy": "happy", "happiness": "happy", "ha": "happy",
+    "sad": "sad", "sadness": "sad", "sa": "sad",
+    "surprise": "surprise", "surprised": "surprise", "su": "surprise",
+    "neutral": "neutral", "ne": "neutral",
+    "contempt": "contempt",
+}
+
+
+def class_names_for(folders):
+    """The class list for these folder names and the folder -> label mapping."""
+    canonical = {f: ALIASES.get(f.lower()) for f in folders}
+    if all(canonical.values()):
+        names = list(CLASS_NAMES) + (["contempt"] if "contempt" in canonical.values() else [])
+        return tuple(names), {f: names.index(c) for f, c in canonical.items()}
+    names = sorted(folders)
+    return tuple(names), {f: i for i, f in enumerate(names)}
+
+
+def read_image(path, channels, size):
+    """uint8 (H, W, channels) image, resized to `size` (H, W) when given; raises DatasetError."""
+    import cv2
+
+    flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
+    image = cv2.imread(str(path), flag)
+    if image is None:
+        raise DatasetError(f"{path}: cannot be read as an image (missing, truncated or not an image file)")
+    if channels == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    if size is not None and image.shape[:2] != tuple(size):
+        image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    return image.reshape(*image.shape[:2], channels)
+
+
+def load_folder(path, split=None, channels=1, image_size=None, skip_bad=False, name="folder"):
+    """Images in class folders as a DatasetRecord.
+
+    Args:
+        path: the root folder.
+        split: a sub-folder of `path` to read (e.g. "train", "test"), or None for `path` itself.
+        channels: 1 (grayscale) or 3 (RGB).
+        image_size: (H, W) to resize to; None requires all images to share one size.
+        skip_bad: skip unreadable images (counted in `record.skipped`) instead of raising.
+    """
+    root = Path(path) / split if split else Path(path)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such folder (expected <class>/<images> folders)")
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise DatasetError(f"{root}: no class folders found (expected {root}/<class>/<image files>)")
+    class_names, label_of = class_names_for(folders)
+    images, labels, skipped, shapes = [], [], 0, set()
+    for folder in folders:
+        files = sorted(p for p in (root / folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise DatasetError(f"{root / folder}: empty class folder (no {', '.join(sorted(IMAGE_SUFFIXES))} files)")
+        for file in files:
+            try:
+                image = read_image(file, channels, image_size)
+            except DatasetError:
+                if not skip_bad:
+                    raise
+                skipped += 1
+                continue
+            shapes.add(image.shape)
+            if len(shapes) > 1:
+                raise DatasetError(
+                    f"{file}: size {image.shape[:2]} differs from earlier images {sorted(s[:2] for s in shapes)}; "
+                    "pass image_size=(H, W) to resize"
+                )
+            images.append(image)
+            labels.append(label_of[folder])
+    return DatasetRecord(
+        name=name,
+        images=np.stack(images),
+        labels=np.asarray(labels, np.int64),
+        class_names=class_names,
+        source=str(root),
+        split=split,
+        skipped=skipped,
+    )
