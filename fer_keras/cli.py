@@ -6,38 +6,16 @@
 """
 
 import argparse
-import contextlib
 import json
-import os
 import sys
 
 from fer_keras import __version__
 
 
 def _quiet_tensorflow():
-    """Import Keras (and TensorFlow, its default backend) without TensorFlow's start-up log lines,
-    which its C++ core writes to file descriptor 2 before any Python setting applies."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with _stderr_silenced():
-        import keras  # noqa: F401
+    from fer_keras.quiet import import_keras_quietly
 
-
-@contextlib.contextmanager
-def _stderr_silenced():
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured in a test)
-        yield
-        return
-    sys.stderr.flush()
-    saved, devnull = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, fd)
-    try:
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(devnull)
+    import_keras_quietly()
 
 
 def _first_line(obj):

@@ -2,12 +2,14 @@
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+from fer_keras.quiet import import_keras_quietly  # noqa: E402
+
+keras = import_keras_quietly()
 
 
 @pytest.fixture(autouse=True)
