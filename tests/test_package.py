@@ -1,4 +1,6 @@
-"""The package imports without TensorFlow (the GPU machine has none) and its CLI works."""
+"""The package imports without TensorFlow (the GPU machine has none) and its CLI works.
+
+Run once, in the TensorFlow run: the JAX check starts its own KERAS_BACKEND=jax subprocess."""
 
 import json
 import os
@@ -8,7 +10,7 @@ import textwrap
 
 import pytest
 
-pytestmark = pytest.mark.backend_neutral
+
 
 BLOCK_TENSORFLOW = textwrap.dedent(
     """
