@@ -17,7 +17,7 @@ For the center-type losses the training model takes a second input "labels" and 
 inference model (which it shares weights with); fit it on `with_labels(x, y)`.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import keras
 
@@ -36,7 +36,6 @@ class TrainingModel:
     loss: dict
     needs_labels: bool = False
     center_loss: keras.layers.Layer = None
-    loss_weights: dict = field(default_factory=dict)
 
 
 def _require(model, output, loss):
