@@ -10,13 +10,31 @@ and row or path; `skip_bad=True` leaves bad samples out and counts them in `reco
 
 import os
 
+from fer_keras.data.ckplus import load_ckplus
 from fer_keras.data.errors import DatasetError
+from fer_keras.data.expw import load_expw
 from fer_keras.data.fer2013 import load_fer2013
+from fer_keras.data.ferplus import load_ferplus
 from fer_keras.data.folder import load_folder
+from fer_keras.data.jaffe import load_jaffe
+from fer_keras.data.rafdb import load_rafdb
+from fer_keras.data.sfew import load_sfew
 from fer_keras.data.labels import CLASS_NAMES
+from fer_keras.data.augment import Augmentation
+from fer_keras.data.pipeline import PipelineConfig, average_ten_crop, make_dataset, ten_crop
 from fer_keras.data.record import DatasetRecord
+from fer_keras.data.splits import Fold, fold_records, kfold
 
-READERS = {"fer2013": load_fer2013, "folder": load_folder}
+READERS = {
+    "fer2013": load_fer2013,
+    "folder": load_folder,
+    "ferplus": load_ferplus,
+    "rafdb": load_rafdb,
+    "ckplus": load_ckplus,
+    "jaffe": load_jaffe,
+    "sfew": load_sfew,
+    "expw": load_expw,
+}
 
 
 def sample_weights(labels):
@@ -36,4 +54,18 @@ def load_dataset(name, path, split=None, **options):
     return READERS[name](path, split=split, **options)
 
 
-__all__ = ["CLASS_NAMES", "DatasetError", "DatasetRecord", "load_dataset", "sample_weights"]
+__all__ = [
+    "Augmentation",
+    "CLASS_NAMES",
+    "DatasetError",
+    "DatasetRecord",
+    "Fold",
+    "PipelineConfig",
+    "average_ten_crop",
+    "fold_records",
+    "kfold",
+    "load_dataset",
+    "make_dataset",
+    "sample_weights",
+    "ten_crop",
+]

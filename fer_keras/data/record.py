@@ -1,6 +1,6 @@
 """The in-memory form every dataset reader returns."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,3 +30,25 @@ class DatasetRecord:
         """{class name: count}."""
         counts = np.bincount(self.labels, minlength=len(self.class_names))
         return dict(zip(self.class_names, counts.tolist()))
+
+    def subset(self, indices, split=None):
+        """The samples at `indices` (a fold, a split) as a new record. Per-sample entries of
+        `extra` (arrays or lists with one item per sample) are sliced with them."""
+        indices = np.asarray(indices, dtype=np.int64)
+        n = len(self)
+
+        def take(value):
+            if isinstance(value, np.ndarray) and value.ndim and len(value) == n:
+                return value[indices]
+            if isinstance(value, list) and len(value) == n:
+                return [value[i] for i in indices]
+            return value
+
+        return replace(
+            self,
+            images=self.images[indices],
+            labels=self.labels[indices],
+            subjects=None if self.subjects is None else self.subjects[indices],
+            split=self.split if split is None else split,
+            extra={key: take(value) for key, value in self.extra.items()},
+        )

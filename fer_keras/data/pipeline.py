@@ -1,0 +1,180 @@
+"""tf.data pipelines: a DatasetRecord plus a PipelineConfig -> batches for fit / evaluate / predict.
+
+    from fer_keras.data import PipelineConfig, load_dataset, make_dataset
+    config = PipelineConfig(input_size=(40, 40), batch_size=64, augmentation={"horizontal_flip": True})
+    train = make_dataset(load_dataset("fer2013", path, split="Training"), config, training=True)
+
+Each element is (x, labels) or (x, labels, sample_weights) with balanced weights. x is a batch of
+images, or a dict of them for multi-input models (MrCAR's face / eyes / mouth: pass `inputs=`).
+Shuffling is over indices (seeded, reshuffled each epoch), images are gathered per batch from the
+in-memory arrays, augmented per batch with stateless per-batch seeds (fer_keras.data.augment), and
+prefetched; parallelism is AUTOTUNE everywhere and the output order is deterministic.
+"""
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from fer_keras.data.augment import Augmentation, augment_batch
+
+NORMALIZATIONS = ("unit", "centered", "standard", "none")
+TTA = (None, "tencrop")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """How records become batches.
+
+    input_size: (H, W) the model takes; larger images are cropped to it (randomly when
+        training, centred or ten-crop otherwise). None keeps the image size.
+    resize: (H, W) to resize images to before cropping (once, with OpenCV INTER_AREA).
+    channels: 1 or 3 to convert to (gray <-> RGB), None to keep.
+    normalization: "unit" ([0, 1], what the fer_keras models take), "centered" ([-1, 1]),
+        "standard" (per-image zero mean, unit variance) or "none" (0..255 floats).
+    augmentation: an Augmentation (or its dict) used when training; None for none.
+    sample_weights: deliver sklearn's balanced weights as the third element (AMDCNN).
+    tta: "tencrop" for ten-crop evaluation batches (see `ten_crop`), None for one view.
+    """
+
+    input_size: tuple = None
+    resize: tuple = None
+    channels: int = None
+    normalization: str = "unit"
+    augmentation: Augmentation = None
+    sample_weights: bool = False
+    batch_size: int = 32
+    seed: int = 0
+    tta: str = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "augmentation", Augmentation.from_dict(self.augmentation))
+        for name in ("input_size", "resize"):
+            value = getattr(self, name)
+            if value is not None:
+                if len(value) != 2 or not all(isinstance(v, (int, np.integer)) and v > 0 for v in value):
+                    raise ValueError(f"pipeline {name} must be (height, width) positive integers, got {value!r}")
+                object.__setattr__(self, name, tuple(int(v) for v in value))
+        if self.channels not in (None, 1, 3):
+            raise ValueError(f"pipeline channels must be 1, 3 or None, got {self.channels!r}")
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(f"pipeline normalization must be one of {NORMALIZATIONS}, got {self.normalization!r}")
+        if self.tta not in TTA:
+            raise ValueError(f"pipeline tta must be one of {TTA}, got {self.tta!r}")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"pipeline batch_size must be a positive integer, got {self.batch_size!r}")
+
+    @classmethod
+    def from_dict(cls, options):
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ValueError(f"unknown pipeline option(s) {unknown}; known: {sorted(known)}")
+        return cls(**options)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def _prepare(images, config):
+    """Resize once (OpenCV) and check the crop fits; uint8 (N, H, W, C)."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.dtype != np.uint8:
+        raise ValueError(f"images must be a uint8 (N, H, W, C) array, got {images.dtype} {images.shape}")
+    if config.resize is not None and images.shape[1:3] != config.resize:
+        import cv2
+
+        height, width = config.resize
+        resized = [cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA) for image in images]
+        images = np.stack(resized).reshape(len(images), height, width, images.shape[-1])
+    size = config.input_size or images.shape[1:3]
+    if size[0] > images.shape[1] or size[1] > images.shape[2]:
+        raise ValueError(f"input_size {size} is larger than the images ({images.shape[1]}x{images.shape[2]}); set resize")
+    return images
+
+
+def ten_crop(images, size):
+    """(B, H, W, C) -> (B * 10, h, w, C): for each image the four corner crops and the centre
+    crop, then the same five mirrored (LBAN-IL, MrCAR test-time averaging)."""
+    import tensorflow as tf
+
+    height, width = images.shape[1:3]
+    h, w = size
+    top, left = (height - h) // 2, (width - w) // 2
+    corners = [(0, 0), (0, width - w), (height - h, 0), (height - h, width - w), (top, left)]
+    crops = [images[:, y : y + h, x : x + w, :] for y, x in corners]
+    crops += [tf.reverse(crop, axis=[2]) for crop in crops]
+    return tf.reshape(tf.stack(crops, axis=1), [-1, h, w, images.shape[-1]])
+
+
+def _finish(images, config):
+    import tensorflow as tf
+
+    if config.channels == 3 and images.shape[-1] == 1:
+        images = tf.repeat(images, 3, axis=-1)
+    elif config.channels == 1 and images.shape[-1] == 3:
+        images = tf.image.rgb_to_grayscale(images)
+    if config.normalization == "unit":
+        return images / 255.0
+    if config.normalization == "centered":
+        return images / 127.5 - 1.0
+    if config.normalization == "standard":
+        return tf.image.per_image_standardization(images)
+    return images
+
+
+def make_dataset(record, config, training, inputs=None, shuffle=None):
+    """A tf.data.Dataset of batches from `record` (labels, weights) and `inputs` (images: the
+    record's by default; a dict name -> (N, H, W, C) uint8 array for multi-input models).
+
+    training: random crops and augmentation, shuffled each epoch (unless `shuffle=False`);
+    otherwise centred crops, or ten-crop views when config.tta == "tencrop" (x then holds 10
+    views per sample, sample-major; average predictions with `average_ten_crop`).
+    """
+    import tensorflow as tf
+
+    if isinstance(config, dict):
+        config = PipelineConfig.from_dict(config)
+    arrays = inputs if inputs is not None else record.images
+    named = isinstance(arrays, dict)
+    arrays = {key: _prepare(value, config) for key, value in (arrays.items() if named else [("x", arrays)])}
+    n = len(record.labels)
+    for key, value in arrays.items():
+        if len(value) != n:
+            raise ValueError(f"inputs[{key!r}] has {len(value)} images but the record has {n} labels")
+    tensors = {key: tf.constant(value) for key, value in arrays.items()}
+    labels = tf.constant(np.asarray(record.labels, np.int32))
+    weights = None
+    if config.sample_weights:
+        from fer_keras.data import sample_weights
+
+        weights = tf.constant(sample_weights(record.labels).astype(np.float32))
+    tencrop = not training and config.tta == "tencrop"
+
+    def load(indices, seed):
+        x = {}
+        for key, tensor in tensors.items():
+            images = tf.cast(tf.gather(tensor, indices), tf.float32)
+            size = config.input_size or tuple(images.shape[1:3])
+            if tencrop:
+                images = ten_crop(images, size)
+            else:
+                images = augment_batch(images, size, config.augmentation, seed, training)
+            x[key] = _finish(images, config)
+        x = x if named else x["x"]
+        y = tf.gather(labels, indices)
+        return (x, y) if weights is None else (x, y, tf.gather(weights, indices))
+
+    dataset = tf.data.Dataset.range(n)
+    if training if shuffle is None else shuffle:
+        dataset = dataset.shuffle(n, seed=config.seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(config.batch_size)
+    seeds = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True)
+    dataset = tf.data.Dataset.zip(dataset, seeds)
+    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def average_ten_crop(predictions):
+    """(N * 10, ...) predictions of ten-crop batches -> (N, ...) means over each sample's views."""
+    predictions = np.asarray(predictions)
+    return predictions.reshape(-1, 10, *predictions.shape[1:]).mean(axis=1)
