@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.data.errors import DatasetError
-from fer_keras.data.labels import CLASS_NAMES
+from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
 from fer_keras.data.record import DatasetRecord
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
@@ -26,6 +26,12 @@ ALIASES = {
     "neutral": "neutral", "ne": "neutral",
     "contempt": "contempt",
 }
+
+
+def canonical_label(name):
+    """Index of expression `name` (any ALIASES spelling) in CLASS_NAMES + ("contempt",), or None."""
+    canonical = ALIASES.get(name.lower())
+    return None if canonical is None else CLASS_NAMES_CONTEMPT.index(canonical)
 
 
 def class_names_for(folders):
@@ -53,6 +59,30 @@ def read_image(path, channels, size):
     return image.reshape(*image.shape[:2], channels)
 
 
+def read_images(files, channels=1, image_size=None, skip_bad=False):
+    """Read `files` with `read_image`: (images (N, H, W, C) uint8, kept, skipped), `kept` the
+    indices of the files read. Unreadable files raise, or with `skip_bad` are left out and counted;
+    without `image_size` all images must share one size."""
+    images, kept, shapes = [], [], set()
+    for i, file in enumerate(files):
+        try:
+            image = read_image(file, channels, image_size)
+        except DatasetError:
+            if not skip_bad:
+                raise
+            continue
+        shapes.add(image.shape)
+        if len(shapes) > 1:
+            raise DatasetError(
+                f"{file}: size {image.shape[:2]} differs from earlier images {sorted(s[:2] for s in shapes)}; "
+                "pass image_size=(H, W) to resize"
+            )
+        images.append(image)
+        kept.append(i)
+    empty = np.zeros((0, *(image_size or (0, 0)), channels), np.uint8)
+    return (np.stack(images) if images else empty), np.asarray(kept, np.int64), len(files) - len(kept)
+
+
 def load_folder(path, split=None, channels=1, image_size=None, skip_bad=False, name="folder"):
     """Images in class folders as a DatasetRecord.
 
@@ -62,6 +92,8 @@ def load_folder(path, split=None, channels=1, image_size=None, skip_bad=False, n
         channels: 1 (grayscale) or 3 (RGB).
         image_size: (H, W) to resize to; None requires all images to share one size.
         skip_bad: skip unreadable images (counted in `record.skipped`) instead of raising.
+
+    `record.extra["paths"]` lists each sample's source file.
     """
     root = Path(path) / split if split else Path(path)
     if not root.is_dir():
@@ -70,33 +102,21 @@ def load_folder(path, split=None, channels=1, image_size=None, skip_bad=False, n
     if not folders:
         raise DatasetError(f"{root}: no class folders found (expected {root}/<class>/<image files>)")
     class_names, label_of = class_names_for(folders)
-    images, labels, skipped, shapes = [], [], 0, set()
+    files, labels = [], []
     for folder in folders:
-        files = sorted(p for p in (root / folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
+        found = sorted(p for p in (root / folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not found:
             raise DatasetError(f"{root / folder}: empty class folder (no {', '.join(sorted(IMAGE_SUFFIXES))} files)")
-        for file in files:
-            try:
-                image = read_image(file, channels, image_size)
-            except DatasetError:
-                if not skip_bad:
-                    raise
-                skipped += 1
-                continue
-            shapes.add(image.shape)
-            if len(shapes) > 1:
-                raise DatasetError(
-                    f"{file}: size {image.shape[:2]} differs from earlier images {sorted(s[:2] for s in shapes)}; "
-                    "pass image_size=(H, W) to resize"
-                )
-            images.append(image)
-            labels.append(label_of[folder])
+        files += found
+        labels += [label_of[folder]] * len(found)
+    images, kept, skipped = read_images(files, channels, image_size, skip_bad)
     return DatasetRecord(
         name=name,
-        images=np.stack(images),
-        labels=np.asarray(labels, np.int64),
+        images=images,
+        labels=np.asarray(labels, np.int64)[kept],
         class_names=class_names,
         source=str(root),
         split=split,
         skipped=skipped,
+        extra={"paths": [str(files[i]) for i in kept]},
     )

@@ -1,0 +1,73 @@
+"""CK+ (Extended Cohn-Kanade, Lucey et al. 2010) in the CK+48 release's layout:
+
+    <root>/{anger,contempt,disgust,fear,happy,sadness,surprise}/S010_004_00000017.png
+
+48x48 grayscale frames named subject_sequence_frame. Folder names map to the canonical classes
+through the folder reader's aliases (anger -> angry, sadness -> sad, ...); the subject (`S010`)
+goes into `record.subjects` for subject-independent folds. CK+ has no official split.
+"""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras.data.errors import DatasetError
+from fer_keras.data.folder import IMAGE_SUFFIXES, canonical_label, read_images
+from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
+from fer_keras.data.record import DatasetRecord
+
+FOLDERS = ("anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
+NAME = re.compile(r"(S\d+)_\d+_\d+")
+CONTEMPT = CLASS_NAMES_CONTEMPT.index("contempt")
+
+
+def load_ckplus(path, split=None, contempt=False, channels=1, image_size=None, skip_bad=False):
+    """CK+ as a DatasetRecord.
+
+    Args:
+        path: the folder holding the emotion folders.
+        split: must be None (CK+ has no official split; build folds from `record.subjects`).
+        contempt: keep contempt images as label 7 ("contempt"); False drops them, counted in
+            `extra["dropped"]["contempt"]`.
+        channels: 1 (grayscale) or 3 (RGB).
+        image_size: (H, W) to resize to; None requires all images to share one size.
+        skip_bad: skip files with names not like S010_004_00000017.png and unreadable images
+            (counted in `record.skipped`) instead of raising.
+    """
+    root = Path(path)
+    if split is not None:
+        raise DatasetError(f"ckplus: CK+ has no official split; pass split=None (got {split!r}), fold by subjects")
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such folder (expected CK+'s emotion folders {', '.join(FOLDERS)})")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise DatasetError(f"{root}: no emotion folders found (expected {root}/anger/S010_004_00000017.png, ...)")
+    files, labels, subjects, skipped, dropped = [], [], [], 0, 0
+    for folder in folders:
+        label = canonical_label(folder.name)
+        if label is None:
+            raise DatasetError(f"{folder}: not a CK+ emotion folder (expected {', '.join(FOLDERS)})")
+        for file in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+            match = NAME.fullmatch(file.stem)
+            if match is None:
+                if not skip_bad:
+                    raise DatasetError(f"{file}: name is not CK+'s <subject>_<sequence>_<frame>, e.g. S010_004_00000017.png")
+                skipped += 1
+            elif label == CONTEMPT and not contempt:
+                dropped += 1
+            else:
+                files.append(file)
+                labels.append(label)
+                subjects.append(match.group(1))
+    images, kept, unreadable = read_images(files, channels, image_size, skip_bad)
+    return DatasetRecord(
+        name="ckplus",
+        images=images,
+        labels=np.asarray(labels, np.int64)[kept],
+        class_names=CLASS_NAMES_CONTEMPT if contempt else CLASS_NAMES,
+        subjects=np.asarray(subjects, str)[kept],
+        source=str(root),
+        skipped=skipped + unreadable,
+        extra={"paths": [str(files[i]) for i in kept], "dropped": {} if contempt else {"contempt": dropped}},
+    )
