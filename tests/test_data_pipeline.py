@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from fer_keras.data import DatasetRecord, PipelineConfig, average_ten_crop, kfold, make_dataset, sample_weights
+from fer_keras.data import (
+    DatasetRecord,
+    PipelineConfig,
+    average_ten_crop,
+    kfold,
+    make_dataset,
+    sample_weights,
+    steps_per_epoch,
+)
 from fer_keras.data.splits import fold_records
 
 
@@ -69,6 +77,15 @@ def test_fixed_seed_gives_the_same_batches_and_each_epoch_reshuffles(toy):
     assert sorted(np.concatenate(epoch1)) == sorted(toy.labels)
     other = batches(make_dataset(toy, PipelineConfig(**{**config.to_dict(), "seed": 4}), True))
     assert not np.array_equal(first[0][0], other[0][0])
+
+
+def test_an_epoch_stream_resumed_at_epoch_k_yields_what_the_full_stream_did(toy):
+    config = PipelineConfig(input_size=(44, 44), batch_size=16, augmentation={"rotation": 10}, seed=5)
+    full = batches(make_dataset(toy, config, True, epochs=3))
+    assert len(full) == 3 * steps_per_epoch(toy, config) == 9
+    resumed = batches(make_dataset(toy, config, True, epochs=3, initial_epoch=2))
+    assert all(np.array_equal(a, b) for e1, e2 in zip(full[6:], resumed) for a, b in zip(e1, e2))
+    assert not np.array_equal(full[0][1], full[3][1])  # epochs differ in order
 
 
 def test_rotation_turns_about_the_centre_within_the_limit():

@@ -21,7 +21,7 @@ from fer_keras.data.rafdb import load_rafdb
 from fer_keras.data.sfew import load_sfew
 from fer_keras.data.labels import CLASS_NAMES
 from fer_keras.data.augment import Augmentation
-from fer_keras.data.pipeline import PipelineConfig, average_ten_crop, make_dataset, ten_crop
+from fer_keras.data.pipeline import PipelineConfig, average_ten_crop, make_dataset, steps_per_epoch, ten_crop
 from fer_keras.data.record import DatasetRecord
 from fer_keras.data.splits import Fold, fold_records, kfold
 
@@ -67,5 +67,6 @@ __all__ = [
     "load_dataset",
     "make_dataset",
     "sample_weights",
+    "steps_per_epoch",
     "ten_crop",
 ]

@@ -61,9 +61,11 @@ class Augmentation:
 
 
 def _uniform(seed, index, batch, low, high):
+    """Stateless uniform draws for step `index` of the batch whose seed pair is `seed`."""
     import tensorflow as tf
 
-    return tf.random.stateless_uniform([batch], seed=tf.stack([seed, index]), minval=low, maxval=high)
+    step_seed = tf.random.experimental.stateless_fold_in(seed, index)
+    return tf.random.stateless_uniform([batch], seed=step_seed, minval=low, maxval=high)
 
 
 def _coin(seed, index, batch, probability=0.5):

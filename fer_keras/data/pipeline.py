@@ -6,9 +6,10 @@
 
 Each element is (x, labels) or (x, labels, sample_weights) with balanced weights. x is a batch of
 images, or a dict of them for multi-input models (MrCAR's face / eyes / mouth: pass `inputs=`).
-Shuffling is over indices (seeded, reshuffled each epoch), images are gathered per batch from the
-in-memory arrays, augmented per batch with stateless per-batch seeds (fer_keras.data.augment), and
-prefetched; parallelism is AUTOTUNE everywhere and the output order is deterministic.
+Shuffling is a stateless permutation of indices per epoch (`index_shuffle`, seeded by the config's
+seed and the epoch), images are gathered per batch from the in-memory arrays, augmented per batch
+with stateless seeds (fer_keras.data.augment), and prefetched; parallelism is AUTOTUNE everywhere
+and the output is deterministic.
 """
 
 from dataclasses import asdict, dataclass, fields
@@ -122,13 +123,39 @@ def _finish(images, config):
     return images
 
 
-def make_dataset(record, config, training, inputs=None, shuffle=None):
+def _batch_indices(n, config, shuffle, epochs, initial_epoch):
+    """(indices, seed pair) per batch. Each epoch's order and augmentation draws are a pure
+    function of (config.seed, epoch), so a run resumed at epoch k sees what it would have seen."""
+    import tensorflow as tf
+
+    if epochs is None:  # one pass per iteration, a fresh (seeded) epoch key each time
+        keys = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True).take(1)
+    else:
+        keys = tf.data.Dataset.range(initial_epoch, epochs)
+
+    def one_epoch(key):
+        epoch_seed = tf.stack([tf.constant(config.seed, tf.int64), key])
+        indices = tf.data.Dataset.range(n)
+        if shuffle:
+            indices = indices.map(
+                lambda i: tf.random.experimental.index_shuffle(i, epoch_seed, tf.constant(n - 1, tf.int64))
+            )
+        batches = indices.batch(config.batch_size).enumerate()
+        return batches.map(lambda b, ids: (ids, tf.random.experimental.stateless_fold_in(epoch_seed, b)))
+
+    return keys.flat_map(one_epoch)
+
+
+def make_dataset(record, config, training, inputs=None, shuffle=None, epochs=None, initial_epoch=0):
     """A tf.data.Dataset of batches from `record` (labels, weights) and `inputs` (images: the
     record's by default; a dict name -> (N, H, W, C) uint8 array for multi-input models).
 
     training: random crops and augmentation, shuffled each epoch (unless `shuffle=False`);
     otherwise centred crops, or ten-crop views when config.tta == "tencrop" (x then holds 10
     views per sample, sample-major; average predictions with `average_ten_crop`).
+    epochs: None for one epoch per iteration (reshuffled each time), or the epoch count to run
+    from `initial_epoch` as one stream (what `fit(..., steps_per_epoch=steps_per_epoch(...))`
+    takes, and what makes resuming exact).
     """
     import tensorflow as tf
 
@@ -138,6 +165,8 @@ def make_dataset(record, config, training, inputs=None, shuffle=None):
     named = isinstance(arrays, dict)
     arrays = {key: _prepare(value, config) for key, value in (arrays.items() if named else [("x", arrays)])}
     n = len(record.labels)
+    if n == 0:
+        raise ValueError(f"{record.name} ({record.split or 'all'}): no samples to make batches of")
     for key, value in arrays.items():
         if len(value) != n:
             raise ValueError(f"inputs[{key!r}] has {len(value)} images but the record has {n} labels")
@@ -164,14 +193,14 @@ def make_dataset(record, config, training, inputs=None, shuffle=None):
         y = tf.gather(labels, indices)
         return (x, y) if weights is None else (x, y, tf.gather(weights, indices))
 
-    dataset = tf.data.Dataset.range(n)
-    if training if shuffle is None else shuffle:
-        dataset = dataset.shuffle(n, seed=config.seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(config.batch_size)
-    seeds = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True)
-    dataset = tf.data.Dataset.zip(dataset, seeds)
+    dataset = _batch_indices(n, config, training if shuffle is None else shuffle, epochs, initial_epoch)
     dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def steps_per_epoch(record, config):
+    """Batches per epoch (the last one may be short)."""
+    return -(-len(record.labels) // config.batch_size)
 
 
 def average_ten_crop(predictions):
