@@ -1,0 +1,132 @@
+"""Training recipes as data: experiments/<model>_<dataset>.yaml.
+
+A recipe has the sections model, data, pipeline, loss, optimizer, schedule and training (see
+experiments/amdcnn_fer2013.yaml). `base: <recipe>` inherits another recipe and overrides what it
+names. Command-line overrides are dotted keys with YAML values: `training.epochs=5`,
+`pipeline.augmentation.rotation=15`, `optimizer.learning_rate=3e-4`.
+
+    recipe = load_recipe("amdcnn", dataset="fer2013", overrides=["training.epochs=5"])
+"""
+
+import copy
+from pathlib import Path
+
+import yaml
+
+MODELS = ("amdcnn", "lban", "mifad_net", "mrcar")
+SECTIONS = ("model", "data", "pipeline", "loss", "optimizer", "schedule", "training")
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = (None, "epoch_step_decay")
+TRAINING_KEYS = ("epochs", "early_stopping_patience", "seed", "mixed_precision", "jit_compile")
+DATA_KEYS = ("dataset", "train", "validation", "test", "options", "regions", "folds")
+
+
+def recipe_dirs():
+    """Where recipes are looked up: ./experiments, then the checkout's experiments/."""
+    return [Path.cwd() / "experiments", Path(__file__).resolve().parents[1] / "experiments"]
+
+
+def available_recipes():
+    names = set()
+    for folder in recipe_dirs():
+        names.update(p.stem for p in folder.glob("*.yaml"))
+    return sorted(names)
+
+
+def _find(name):
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        return path
+    for folder in recipe_dirs():
+        candidate = folder / f"{name}.yaml"
+        if candidate.is_file():
+            return candidate
+    raise ValueError(f"No recipe {name!r}; available: {', '.join(available_recipes()) or 'none found'}")
+
+
+def _merge(base, update):
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _read(path, seen=()):
+    try:
+        content = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML ({err})") from err
+    if not isinstance(content, dict):
+        raise ValueError(f"{path}: a recipe must be a mapping of sections, got {type(content).__name__}")
+    base = content.pop("base", None)
+    if base is None:
+        return content
+    if base in seen:
+        raise ValueError(f"{path}: recipe inheritance loops through {base!r}")
+    return _merge(_read(_find(base), (*seen, base)), content)
+
+
+def apply_override(recipe, override):
+    """Set one dotted `key=value` (value parsed as YAML) in `recipe`, in place."""
+    if "=" not in override:
+        raise ValueError(f"override {override!r} must look like section.key=value (e.g. training.epochs=5)")
+    key, text = override.split("=", 1)
+    parts = key.strip().split(".")
+    if parts[0] not in SECTIONS:
+        raise ValueError(f"override {override!r}: unknown section {parts[0]!r}; sections: {', '.join(SECTIONS)}")
+    node = recipe
+    for part in parts[:-1]:
+        if node.get(part) is None:
+            node[part] = {}
+        node = node[part]
+        if not isinstance(node, dict):
+            raise ValueError(f"override {override!r}: {part!r} is not a section")
+    node[parts[-1]] = yaml.safe_load(text)
+
+
+def validate(recipe, source="recipe"):
+    """Raise ValueError naming the first wrong key; return the recipe."""
+    missing = [s for s in SECTIONS if s not in recipe]
+    unknown = sorted(set(recipe) - set(SECTIONS))
+    if missing or unknown:
+        raise ValueError(f"{source}: missing section(s) {missing}, unknown section(s) {unknown}")
+    for section, keys in (("training", TRAINING_KEYS), ("data", DATA_KEYS)):
+        extra = sorted(set(recipe[section]) - set(keys))
+        if extra:
+            raise ValueError(f"{source}: unknown {section} key(s) {extra}; known: {', '.join(keys)}")
+    if recipe["optimizer"].get("name") not in OPTIMIZERS:
+        raise ValueError(f"{source}: optimizer.name must be one of {OPTIMIZERS}, got {recipe['optimizer'].get('name')!r}")
+    schedule = recipe["schedule"]
+    if (schedule or {}).get("name") not in SCHEDULES:
+        raise ValueError(f"{source}: schedule.name must be one of {SCHEDULES}, got {schedule.get('name')!r}")
+    epochs = recipe["training"].get("epochs")
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"{source}: training.epochs must be a positive integer, got {epochs!r}")
+    data = recipe["data"]
+    if data.get("test") is not None and data.get("test") == data.get("validation"):
+        raise ValueError(
+            f"{source}: data.validation and data.test are both {data['test']!r}; model selection on the "
+            "test split is refused (select on a validation split, test once at the end)"
+        )
+    from fer_keras.data.pipeline import PipelineConfig
+
+    try:
+        PipelineConfig.from_dict(recipe["pipeline"])
+    except ValueError as err:
+        raise ValueError(f"{source}: pipeline: {err}") from err
+    return recipe
+
+
+def load_recipe(name, dataset=None, overrides=()):
+    """The resolved recipe: `name` is a recipe file, a recipe name (amdcnn_fer2013) or a model
+    name combined with `dataset` (default fer2013); then `overrides` applied and checked."""
+    if name in MODELS:
+        name = f"{name}_{dataset or 'fer2013'}"
+    path = _find(name)
+    recipe = _read(path)
+    for override in overrides:
+        apply_override(recipe, override)
+    return validate(recipe, source=str(path))
