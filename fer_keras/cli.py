@@ -3,6 +3,8 @@
     fer-keras --version
     fer-keras layers [--json]                                list the reusable layers and losses
     fer-keras summary MODEL [--input-shape H,W,C] [--json]   layers, parameters, MACs and FLOPs
+    fer-keras train MODEL [--dataset D] [--data PATH] [--epochs N] [--out RUN] [--set k=v ...]
+    fer-keras train --resume RUN                             continue an interrupted run
 """
 
 import argparse
@@ -86,6 +88,29 @@ def cmd_summary(args):
     return 0
 
 
+def cmd_train(args):
+    _quiet_tensorflow()
+    from fer_keras.recipes import load_recipe
+    from fer_keras.training import NonFiniteLossError, train
+
+    try:
+        if args.resume:
+            recipe, data, out = None, None, args.resume
+        else:
+            if not args.model:
+                raise ValueError("give a MODEL (amdcnn, lban, mifad_net, mrcar), a recipe name or file, or --resume RUN")
+            overrides = list(args.set) + ([f"training.epochs={args.epochs}"] if args.epochs else [])
+            recipe = load_recipe(args.model, args.dataset, overrides)
+            data, out = args.data, args.out or f"runs/{recipe['model']['name']}_{recipe['data']['dataset']}"
+        metrics = train(recipe, data=data, out=out, resume=bool(args.resume), verbose=args.verbose)
+    except (ValueError, NonFiniteLossError) as err:
+        print(f"fer-keras train: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps({"run": str(out), "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
+                      "epochs_done": metrics["epochs_done"]}))
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="fer-keras", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fer_keras {__version__}")
@@ -102,6 +127,18 @@ def build_parser():
                    help="a builder option, e.g. --option attention=cbam --option num_aux=1 (repeatable)")
     p.add_argument("--json", action="store_true", help="print params_total, params_trainable, params_fixed, macs, flops")
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("train", help="train a paper's recipe (experiments/<model>_<dataset>.yaml) into a run directory")
+    p.add_argument("model", nargs="?", help="a model (amdcnn, lban, mifad_net, mrcar), a recipe name or a recipe .yaml")
+    p.add_argument("--dataset", default=None, help="the recipe's dataset when MODEL is a model name (default fer2013)")
+    p.add_argument("--data", default=None, help="the dataset's file or folder (default: the bundled FER2013 sample)")
+    p.add_argument("--epochs", type=int, default=None, help="override training.epochs")
+    p.add_argument("--out", default=None, help="run directory (default runs/<model>_<dataset>)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override any recipe value, e.g. --set optimizer.learning_rate=3e-4 (repeatable)")
+    p.add_argument("--resume", metavar="RUN", default=None, help="continue the run in RUN from its last completed epoch")
+    p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras fit verbosity (1: progress bar)")
+    p.set_defaults(func=cmd_train)
     return parser
 
 

@@ -114,9 +114,17 @@ def validate(recipe, source="recipe"):
     from fer_keras.data.pipeline import PipelineConfig
 
     try:
-        PipelineConfig.from_dict(recipe["pipeline"])
+        pipeline = PipelineConfig.from_dict(recipe["pipeline"])
     except ValueError as err:
         raise ValueError(f"{source}: pipeline: {err}") from err
+    shape = recipe["model"].get("input_shape")
+    if shape is not None and pipeline.input_size is not None and tuple(shape[:2]) != pipeline.input_size:
+        raise ValueError(
+            f"{source}: model.input_shape {list(shape)} does not match pipeline.input_size {list(pipeline.input_size)} "
+            "(the pipeline crops images to the model's input)"
+        )
+    if shape is not None and pipeline.channels is not None and shape[2] != pipeline.channels:
+        raise ValueError(f"{source}: model.input_shape {list(shape)} has {shape[2]} channels but pipeline.channels is {pipeline.channels}")
     return recipe
 
 

@@ -1,0 +1,288 @@
+"""Train a paper's recipe end to end with `model.fit` and write a run directory.
+
+    from fer_keras.recipes import load_recipe
+    from fer_keras.training import train
+    train(load_recipe("amdcnn", "fer2013"), data="fer2013.csv.gz", out="runs/amdcnn")
+
+A run directory holds: config.yaml (the resolved recipe, data path and command), backup/ (Keras
+BackupAndRestore: weights + optimiser state + epoch, for --resume), best.keras and last.keras
+(inference models), log.csv, tensorboard/, metrics.json, confusion_matrix.png, curves.png.
+
+Protocol: model selection and early stopping use the validation split only; the test split (when
+the file has it) is evaluated once, after training, with the selected weights.
+"""
+
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from fer_keras.data import load_dataset
+from fer_keras.data.pipeline import PipelineConfig, make_dataset, steps_per_epoch
+from fer_keras.data.splits import fold_records, kfold
+
+MONITOR = "val_probabilities_accuracy"
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+def _stop_on_non_finite_loss():
+    import keras
+
+    class StopOnNonFiniteLoss(keras.callbacks.Callback):
+        """Raise at the first non-finite batch loss, before the epoch's backup can save bad weights."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)):
+                raise NonFiniteLossError(f"the training loss became {loss} at epoch {self.epoch + 1}, batch {batch + 1}")
+
+    return StopOnNonFiniteLoss()
+
+
+def gpu_available():
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return any(d.platform == "gpu" for d in jax.devices())
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
+
+
+def precision_policy(setting):
+    """"mixed_float16" or "float32" for the recipe's mixed_precision ("auto": mixed on a GPU)."""
+    if setting in ("auto", None):
+        return "mixed_float16" if gpu_available() else "float32"
+    if setting is True or setting == "mixed_float16":
+        return "mixed_float16"
+    if setting is False or setting == "float32":
+        return "float32"
+    raise ValueError(f"training.mixed_precision must be auto, true/false, mixed_float16 or float32, got {setting!r}")
+
+
+def load_splits(recipe, data):
+    """(train, validation, test or None, protocol description) records for the recipe's data section.
+
+    Splits are read by name (data.train / data.validation / data.test); with data.folds the
+    dataset is split by `kfold` instead. A validation split that is null or has no rows (the
+    bundled sample holds Training rows only) becomes a stratified, seeded 20% of the training split.
+    """
+    section = recipe["data"]
+    name, options = section["dataset"], dict(section.get("options") or {})
+    if data is None:
+        if name != "fer2013":
+            raise ValueError(f"dataset {name!r} needs --data PATH (only FER2013 has a bundled sample)")
+        from fer_keras.data.sample import sample_path
+
+        data = sample_path()
+    folds = section.get("folds")
+    if folds:
+        record = load_dataset(name, data, **options)
+        fold = kfold(record, k=folds.get("k", 10), protocol=folds.get("protocol", "random"), seed=folds.get("seed", 0))
+        index = folds.get("fold", 0)
+        train, validation = fold_records(record, fold[index])
+        return train, validation, None, f"{fold[index].protocol}, fold {index}: validate on the held-out fold"
+    train = load_dataset(name, data, split=section["train"], **options)
+    if not len(train):
+        raise ValueError(f"{data}: the training split {section['train']!r} has no samples")
+    validation = load_dataset(name, data, split=section["validation"], **options) if section.get("validation") else None
+    if validation is not None and len(validation):
+        protocol = f"train on {section['train']}, select on {section['validation']}"
+    else:
+        from sklearn.model_selection import train_test_split
+
+        keep, held = train_test_split(np.arange(len(train)), test_size=0.2, stratify=train.labels, random_state=0)
+        train, validation = train.subset(keep, split=f"{section['train']} 80%"), train.subset(held, split=f"{section['train']} 20%")
+        protocol = f"no {section.get('validation')!r} rows: select on a stratified 20% of {section['train']}"
+    test = load_dataset(name, data, split=section["test"], **options) if section.get("test") else None
+    return train, validation, test if test is not None and len(test) else None, protocol
+
+
+def region_inputs(record, size, enabled):
+    """MrCAR's {"face", "eyes", "mouth"} arrays from cached MTCNN landmarks, or None."""
+    if not enabled:
+        return None
+    from fer_keras.data.faces import landmarks_for_record, region_crops_for_record
+
+    landmarks = landmarks_for_record(record)
+    print(f"{record.name} {record.split}: {landmarks.report()}", file=sys.stderr)
+    return region_crops_for_record(record, landmarks, max(record.images.shape[1:3]))
+
+
+def _optimizer(recipe, steps):
+    import keras
+
+    from fer_keras.schedules import EpochStepDecay
+
+    options = dict(recipe["optimizer"])
+    name = options.pop("name")
+    schedule = recipe["schedule"]
+    if schedule:
+        options["learning_rate"] = EpochStepDecay(
+            options["learning_rate"], steps, schedule["start_epoch"], schedule["every_epochs"], schedule["factor"]
+        )
+    return {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}[name](**options)
+
+
+def _targets(training, config):
+    """tf.data map from (x, y[, w]) to what the training model's fit takes."""
+    from fer_keras.models.objectives import with_labels
+
+    outputs = list(training.loss)
+
+    def to_fit(x, y, w=None):
+        inputs = with_labels(x, y, training.model) if training.needs_labels else x
+        targets = {name: y for name in outputs}
+        if w is None:
+            return inputs, targets
+        return inputs, targets, {name: w for name in outputs}
+
+    return to_fit
+
+
+def _completed_epochs(run):
+    """Epochs finished by an earlier (interrupted) run, from Keras BackupAndRestore's metadata."""
+    import json
+
+    metadata = run / "backup" / "training_metadata.json"
+    return json.loads(metadata.read_text())["epoch"] if metadata.is_file() else 0
+
+
+def _best_so_far(run):
+    import pandas as pd
+
+    log = run / "log.csv"
+    if log.is_file() and log.stat().st_size:
+        frame = pd.read_csv(log)
+        if MONITOR in frame and len(frame):
+            return float(frame[MONITOR].max())
+    return None
+
+
+def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", command=None, callbacks=()):
+    """Train `recipe` (a resolved recipe dict) on `data` (path; None: the bundled FER2013 sample)
+    into the run directory `out`; returns the metrics dict (also in out/metrics.json). Extra Keras
+    `callbacks` run after the run's own."""
+    import keras
+
+    from fer_keras.evaluation import classification_metrics, plot_confusion_matrix, plot_curves, predict_probabilities, write_json
+    from fer_keras.models import build_model
+    from fer_keras.models.objectives import make_training_model
+
+    run = Path(out)
+    if (run / "config.yaml").is_file() and not resume:
+        raise ValueError(f"{run} already holds a run; pass --resume to continue it or choose another --out")
+    if resume:
+        if not (run / "config.yaml").is_file():
+            raise ValueError(f"--resume {run}: no config.yaml there (not a run directory)")
+        saved = yaml.safe_load((run / "config.yaml").read_text())
+        recipe, data = saved["recipe"], saved["data"]
+    run.mkdir(parents=True, exist_ok=True)
+    settings = recipe["training"]
+    seed = settings.get("seed", 0)
+    keras.utils.set_random_seed(seed)
+    policy = precision_policy(settings.get("mixed_precision", "auto"))
+    keras.mixed_precision.set_global_policy(policy)
+
+    train_record, val_record, test_record, protocol = load_splits(recipe, data)
+    config = PipelineConfig.from_dict({**recipe["pipeline"], "seed": seed})
+    if not resume:
+        record = {"recipe": recipe, "data": None if data is None else str(data), "protocol": protocol,
+                  "command": command or " ".join(sys.argv), "keras_backend": keras.backend.backend()}
+        (run / "config.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+    regions = recipe["data"].get("regions", False)
+    inputs = {split: region_inputs(r, config.input_size, regions) for split, r in
+              (("train", train_record), ("validation", val_record), ("test", test_record)) if r is not None}
+
+    model_section = recipe["model"]
+    model = build_model(model_section["name"], input_shape=model_section["input_shape"],
+                        num_classes=len(train_record.class_names), **(model_section.get("options") or {}))
+    loss = dict(recipe["loss"])
+    training = make_training_model(model, loss.pop("name"), num_classes=len(train_record.class_names), **loss)
+    steps = steps_per_epoch(train_record, config)
+    training.model.compile(
+        optimizer=_optimizer(recipe, steps),
+        loss=training.loss,
+        metrics={"probabilities": ["accuracy"]},
+        jit_compile=settings.get("jit_compile", "auto"),
+    )
+    epochs, initial_epoch = settings["epochs"], _completed_epochs(run) if resume else 0
+    to_fit = _targets(training, config)
+    train_data = make_dataset(train_record, config, True, inputs.get("train"), epochs=epochs, initial_epoch=initial_epoch)
+    val_config = replace(config, sample_weights=False, tta=None)
+    val_data = make_dataset(val_record, val_config, False, inputs.get("validation")).map(to_fit)
+
+    extra_callbacks, callbacks = list(callbacks), [
+        _stop_on_non_finite_loss(),
+        keras.callbacks.BackupAndRestore(str(run / "backup"), double_checkpoint=True, delete_checkpoint=False),
+        keras.callbacks.ModelCheckpoint(str(run / "best.weights.h5"), monitor=MONITOR, mode="max", save_best_only=True,
+                                        save_weights_only=True, initial_value_threshold=_best_so_far(run) if resume else None),
+        keras.callbacks.CSVLogger(str(run / "log.csv"), append=resume),
+        keras.callbacks.TensorBoard(str(run / "tensorboard")),
+    ]
+    if settings.get("early_stopping_patience"):
+        callbacks.append(keras.callbacks.EarlyStopping(MONITOR, patience=settings["early_stopping_patience"], mode="max"))
+    callbacks += extra_callbacks
+    start = time.perf_counter()
+    try:
+        history = training.model.fit(train_data.map(to_fit).repeat(), validation_data=val_data, epochs=epochs,
+                                     initial_epoch=initial_epoch, steps_per_epoch=steps, callbacks=callbacks, verbose=verbose,
+                                     shuffle=False)
+    except NonFiniteLossError as err:
+        raise NonFiniteLossError(f"{err}. Stopped; the last good state (epoch {_completed_epochs(run)}) is in "
+                                 f"{run / 'backup'}: lower the learning rate and continue with --resume {run}") from None
+    seconds = time.perf_counter() - start
+    epochs_done = len(history.history.get("loss", []))
+
+    model.save(run / "last.keras")
+    if (run / "best.weights.h5").is_file():
+        training.model.load_weights(run / "best.weights.h5")
+    model.save(run / "best.keras")
+
+    title = f"{model_section['name']} on {recipe['data']['dataset']}"
+    metrics = {"validation": {}, "test": None}
+    for tta in [None] + ([config.tta] if config.tta else []):
+        probabilities = predict_probabilities(model, val_record, val_config, inputs.get("validation"), tta)
+        metrics["validation"][tta or "single"] = classification_metrics(val_record.labels, probabilities, val_record.class_names)
+    if test_record is not None:
+        probabilities = predict_probabilities(model, test_record, val_config, inputs.get("test"), config.tta)
+        metrics["test"] = classification_metrics(test_record.labels, probabilities, test_record.class_names)
+    headline = metrics["validation"][config.tta or "single"]
+    metrics.update({
+        "accuracy": headline["accuracy"],
+        "macro_f1": headline["macro_f1"],
+        "selected_on": f"{val_record.split} ({MONITOR}, best epoch weights)",
+        "protocol": protocol,
+        "epochs_done": initial_epoch + epochs_done,
+        "train_seconds": round(seconds, 1),
+        "train_images_per_second": round(epochs_done * len(train_record) / seconds, 1) if seconds else None,
+        "precision": policy,
+        "keras_backend": keras.backend.backend(),
+        "hardware": f"{'GPU' if gpu_available() else 'CPU'}; {platform.machine()}, {os.cpu_count()} CPU cores",
+        "samples": {"train": len(train_record), "validation": len(val_record), "test": None if test_record is None else len(test_record)},
+    })
+    write_json(metrics, run / "metrics.json")
+    plot_confusion_matrix(headline, run / "confusion_matrix.png", f"{title}, {val_record.split}")
+    plot_curves(run / "log.csv", run / "curves.png", title)
+    return metrics

@@ -1,0 +1,153 @@
+"""Recipes, schedules and the training driver: a run learns, writes its artifacts, and resumes exactly."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from fer_keras.recipes import available_recipes, load_recipe
+
+MODELS = ("amdcnn", "lban", "mifad_net", "mrcar")
+
+
+def test_every_recipe_loads_and_names_its_paper_values():
+    names = available_recipes()
+    assert {f"{m}_fer2013" for m in MODELS} <= set(names)
+    for name in names:
+        recipe = load_recipe(name)
+        assert recipe["model"]["name"] in MODELS and recipe["training"]["epochs"] > 0
+    amdcnn, lban = load_recipe("amdcnn"), load_recipe("lban")
+    assert (amdcnn["optimizer"], amdcnn["pipeline"]["batch_size"], amdcnn["training"]["epochs"]) == (
+        {"name": "adam", "learning_rate": 1e-4}, 32, 300)
+    assert amdcnn["training"]["early_stopping_patience"] == 50 and amdcnn["pipeline"]["sample_weights"]
+    assert lban["loss"] == {"name": "islets", "loss_weight": 0.6, "lambda1": 0.2, "lambda2": 0.9, "alpha": 0.5}
+    assert load_recipe("mifad_net")["optimizer"] == {"name": "adam", "learning_rate": 1e-3}
+
+
+def test_schedules_give_the_papers_learning_rates():
+    from fer_keras.schedules import EpochStepDecay
+
+    mrcar, lban = load_recipe("mrcar")["schedule"], load_recipe("lban")["schedule"]
+    steps = 7
+    for recipe_lr, schedule, expected in [
+        (0.01, mrcar, {0: 0.01, 79: 0.01, 80: 0.009, 84: 0.009, 85: 0.0081, 199: 0.01 * 0.9**24}),
+        (0.001, lban, {19: 0.001, 20: 0.0009, 25: 0.00081, 149: 0.001 * 0.9**26}),
+    ]:
+        decay = EpochStepDecay(recipe_lr, steps, schedule["start_epoch"], schedule["every_epochs"], schedule["factor"])
+        for epoch, lr in expected.items():
+            for step in (epoch * steps, epoch * steps + steps - 1):
+                assert float(decay(step)) == pytest.approx(lr, rel=1e-5), (epoch, step)
+    restored = EpochStepDecay.from_config(decay.get_config())
+    assert float(restored(30 * steps)) == pytest.approx(float(decay(30 * steps)))
+
+
+def test_recipe_overrides_and_errors():
+    recipe = load_recipe("lban", "rafdb", ["training.epochs=3", "pipeline.augmentation.rotation=5"])
+    assert recipe["training"]["epochs"] == 3 and recipe["pipeline"]["augmentation"] == {"horizontal_flip": True, "rotation": 5}
+    assert recipe["model"]["input_shape"] == [80, 80, 3] and recipe["data"]["train"] == "train"
+    with pytest.raises(ValueError, match="model selection on the test split is refused"):
+        load_recipe("amdcnn", overrides=["data.validation=PrivateTest"])
+    with pytest.raises(ValueError, match="unknown section 'trainig'"):
+        load_recipe("amdcnn", overrides=["trainig.epochs=3"])
+    with pytest.raises(ValueError, match=r"unknown training key\(s\) \['epoch'\]"):
+        load_recipe("amdcnn", overrides=["training.epoch=3"])
+    with pytest.raises(ValueError, match=r"pipeline: unknown augmentation option\(s\) \['blur'\]"):
+        load_recipe("amdcnn", overrides=["pipeline.augmentation.blur=1"])
+    with pytest.raises(ValueError, match=r"model.input_shape \[48, 48, 1\] does not match pipeline.input_size \[44, 44\]"):
+        load_recipe("amdcnn", overrides=["pipeline.input_size=[44, 44]"])
+    with pytest.raises(ValueError, match="No recipe 'amdcnn_affectnet'"):
+        load_recipe("amdcnn", "affectnet")
+
+
+def write_learnable_folders(root, per_class, rng, size=32):
+    """happy: a bright blob in the top half; sad: in the bottom half; noise elsewhere."""
+    import cv2
+
+    for split, n in per_class.items():
+        for label, rows in (("happy", (4, size // 2 - 4)), ("sad", (size // 2 + 4, size - 4))):
+            folder = root / split / label
+            folder.mkdir(parents=True)
+            for i in range(n):
+                image = rng.integers(0, 90, (size, size), dtype=np.uint8)
+                cv2.circle(image, (int(rng.integers(6, size - 6)), int(rng.integers(*rows))), 4, 255, -1)
+                cv2.imwrite(str(folder / f"{i:03d}.png"), image)
+
+
+def small_recipe(epochs, extra=()):
+    return load_recipe("amdcnn", overrides=[
+        "data.dataset=folder", "data.train=train", "data.validation=val", "data.test=null",
+        "model.input_shape=[28, 28, 1]", "model.options={attention: cbam, num_aux: 1}",
+        "pipeline.input_size=[28, 28]", "pipeline.batch_size=16", "pipeline.augmentation={horizontal_flip: true}",
+        "optimizer.learning_rate=0.003", f"training.epochs={epochs}", *extra,
+    ])
+
+
+@pytest.mark.slow
+def test_a_run_learns_and_writes_every_artifact(tmp_path, rng):
+    import keras
+
+    from fer_keras.training import train
+
+    write_learnable_folders(tmp_path / "data", {"train": 48, "val": 16}, rng)
+    metrics = train(small_recipe(4), data=tmp_path / "data", out=tmp_path / "run", verbose=0)
+    run = tmp_path / "run"
+    for name in ("config.yaml", "best.keras", "last.keras", "log.csv", "metrics.json", "confusion_matrix.png", "curves.png"):
+        assert (run / name).is_file(), name
+    assert (run / "backup").is_dir() and any((run / "tensorboard").rglob("*"))
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["accuracy"] == metrics["accuracy"] and saved["epochs_done"] == 4
+    assert saved["accuracy"] >= 0.8, saved["validation"]["single"]["confusion_matrix"]  # chance is 0.5
+    for key in ("balanced_accuracy", "macro_f1", "weighted_f1", "mean_class_accuracy", "per_class_accuracy"):
+        assert key in saved["validation"]["single"]
+    model = keras.saving.load_model(run / "best.keras")
+    assert model.output["probabilities"].shape[-1] == 7
+    with pytest.raises(ValueError, match="already holds a run"):
+        train(small_recipe(4), data=tmp_path / "data", out=run)
+
+
+KILLED_RUN = textwrap.dedent("""
+    import os, signal, sys
+    import keras, tensorflow as tf
+    tf.config.experimental.enable_op_determinism()
+    sys.path.insert(0, {tests!r})
+    from test_training import small_recipe
+    from fer_keras.training import train
+
+    class KillMidEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+        def on_train_batch_end(self, batch, logs=None):
+            if {kill} and self.epoch == 1 and batch == 1:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    train(small_recipe(3), data={data!r}, out={out!r}, resume={resume}, verbose=0, callbacks=[KillMidEpoch()])
+""")
+
+
+@pytest.mark.slow
+def test_kill_mid_epoch_then_resume_gives_the_uninterrupted_weights(tmp_path, rng):
+    import keras
+
+    write_learnable_folders(tmp_path / "data", {"train": 40, "val": 8}, rng)
+    tests = os.path.dirname(__file__)
+
+    def run(out, kill, resume):
+        script = KILLED_RUN.format(tests=tests, data=str(tmp_path / "data"), out=str(tmp_path / out), kill=kill, resume=resume)
+        return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+
+    straight = run("straight", False, False)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    killed = run("killed", True, False)
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    assert json.loads((tmp_path / "killed/backup/training_metadata.json").read_text())["epoch"] == 1
+    resumed = run("killed", False, True)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    a = keras.saving.load_model(tmp_path / "straight/last.keras").get_weights()
+    b = keras.saving.load_model(tmp_path / "killed/last.keras").get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    log = (tmp_path / "killed/log.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in log[1:]] == ["0", "1", "2"]
