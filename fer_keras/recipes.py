@@ -17,7 +17,7 @@ MODELS = ("amdcnn", "lban", "mifad_net", "mrcar")
 SECTIONS = ("model", "data", "pipeline", "loss", "optimizer", "schedule", "training")
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = (None, "epoch_step_decay")
-TRAINING_KEYS = ("epochs", "early_stopping_patience", "seed", "mixed_precision", "jit_compile")
+TRAINING_KEYS = ("epochs", "early_stopping_patience", "seed", "mixed_precision", "jit_compile", "distribute")
 DATA_KEYS = ("dataset", "train", "validation", "test", "options", "regions", "folds")
 
 

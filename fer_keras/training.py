@@ -12,6 +12,7 @@ Protocol: model selection and early stopping use the validation split only; the 
 the file has it) is evaluated once, after training, with the selected weights.
 """
 
+import contextlib
 import math
 import os
 import platform
@@ -81,6 +82,35 @@ def precision_policy(setting):
     raise ValueError(f"training.mixed_precision must be auto, true/false, mixed_float16 or float32, got {setting!r}")
 
 
+def distribution_strategy(setting):
+    """The tf.distribute strategy for training.distribute (TensorFlow backend only), or None.
+
+    "auto": MultiWorkerMirroredStrategy when TF_CONFIG names a cluster, MirroredStrategy when the
+    machine has several GPUs, else none. "mirrored": MirroredStrategy over all GPUs, or over all
+    (logical) CPUs when there is no GPU. "multi_worker": MultiWorkerMirroredStrategy from TF_CONFIG.
+    "none": no strategy. The recipe's batch size is the global batch, split across replicas.
+    """
+    import keras
+
+    if setting in ("none", None, False):
+        return None
+    if setting not in ("auto", "mirrored", "multi_worker"):
+        raise ValueError(f"training.distribute must be auto, mirrored, multi_worker or none, got {setting!r}")
+    if keras.backend.backend() != "tensorflow":
+        if setting != "auto":
+            raise ValueError(f"training.distribute={setting!r} needs the TensorFlow backend (KERAS_BACKEND=tensorflow)")
+        return None
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if setting == "multi_worker" or (setting == "auto" and os.environ.get("TF_CONFIG")):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if setting == "mirrored":
+        devices = gpus or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([d.name for d in devices])
+    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else None
+
+
 def load_splits(recipe, data):
     """(train, validation, test or None, protocol description) records for the recipe's data section.
 
@@ -126,7 +156,7 @@ def region_inputs(record, size, enabled):
     from fer_keras.data.faces import landmarks_for_record, region_crops_for_record
 
     landmarks = landmarks_for_record(record)
-    print(f"{record.name} {record.split}: {landmarks.report()}", file=sys.stderr)
+    print(f"{record.name} {record.split}: MTCNN landmarks {landmarks.report}", file=sys.stderr)
     return region_crops_for_record(record, landmarks, max(record.images.shape[1:3]))
 
 
@@ -216,20 +246,28 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
               (("train", train_record), ("validation", val_record), ("test", test_record)) if r is not None}
 
     model_section = recipe["model"]
-    model = build_model(model_section["name"], input_shape=model_section["input_shape"],
-                        num_classes=len(train_record.class_names), **(model_section.get("options") or {}))
-    loss = dict(recipe["loss"])
-    training = make_training_model(model, loss.pop("name"), num_classes=len(train_record.class_names), **loss)
-    steps = steps_per_epoch(train_record, config)
-    training.model.compile(
-        optimizer=_optimizer(recipe, steps),
-        loss=training.loss,
-        metrics={"probabilities": ["accuracy"]},
-        jit_compile=settings.get("jit_compile", "auto"),
-    )
+    strategy = distribution_strategy(settings.get("distribute", "auto"))
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        model = build_model(model_section["name"], input_shape=model_section["input_shape"],
+                            num_classes=len(train_record.class_names), **(model_section.get("options") or {}))
+        loss = dict(recipe["loss"])
+        training = make_training_model(model, loss.pop("name"), num_classes=len(train_record.class_names), **loss)
+        steps = steps_per_epoch(train_record, config)
+        training.model.compile(
+            optimizer=_optimizer(recipe, steps),
+            loss=training.loss,
+            metrics={"probabilities": ["accuracy"]},
+            jit_compile=settings.get("jit_compile", "auto"),
+        )
     epochs, initial_epoch = settings["epochs"], _completed_epochs(run) if resume else 0
     to_fit = _targets(training, config)
     train_data = make_dataset(train_record, config, True, inputs.get("train"), epochs=epochs, initial_epoch=initial_epoch)
+    if strategy is not None:  # the index pipeline shards by data, not by file
+        import tensorflow as tf
+
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        train_data = train_data.with_options(options)
     val_config = replace(config, sample_weights=False, tta=None)
     val_data = make_dataset(val_record, val_config, False, inputs.get("validation")).map(to_fit)
 
@@ -278,6 +316,7 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
         "train_seconds": round(seconds, 1),
         "train_images_per_second": round(epochs_done * len(train_record) / seconds, 1) if seconds else None,
         "precision": policy,
+        "replicas": strategy.num_replicas_in_sync if strategy else 1,
         "keras_backend": keras.backend.backend(),
         "hardware": f"{'GPU' if gpu_available() else 'CPU'}; {platform.machine()}, {os.cpu_count()} CPU cores",
         "samples": {"train": len(train_record), "validation": len(val_record), "test": None if test_record is None else len(test_record)},

@@ -151,3 +151,33 @@ def test_kill_mid_epoch_then_resume_gives_the_uninterrupted_weights(tmp_path, rn
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     log = (tmp_path / "killed/log.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in log[1:]] == ["0", "1", "2"]
+
+
+SCALE_RUNS = textwrap.dedent("""
+    import json, sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    sys.path.insert(0, {tests!r})
+    from test_training import small_recipe
+    from fer_keras.training import train
+    mirrored = train(small_recipe(1, ["training.distribute=mirrored"]), data={data!r}, out={out!r} + "/mirrored", verbose=0)
+    mixed = train(small_recipe(1, ["training.mixed_precision=true", "training.distribute=none"]), data={data!r},
+                  out={out!r} + "/mixed", verbose=0)
+    print(json.dumps({{"replicas": mirrored["replicas"], "precision": mixed["precision"]}}))
+""")
+
+
+@pytest.mark.slow
+def test_mirrored_two_replica_and_mixed_precision_runs_on_cpu(tmp_path, rng):
+    import pandas as pd
+
+    write_learnable_folders(tmp_path / "data", {"train": 32, "val": 8}, rng)
+    script = SCALE_RUNS.format(tests=os.path.dirname(__file__), data=str(tmp_path / "data"), out=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"replicas": 2, "precision": "mixed_float16"}
+    for run in ("mirrored", "mixed"):
+        log = pd.read_csv(tmp_path / run / "log.csv")
+        assert np.isfinite(log["loss"]).all() and np.isfinite(log["val_loss"]).all()
