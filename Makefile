@@ -4,12 +4,29 @@ PYTEST := $(PYTHON) -m pytest
 JOBS ?= 2
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: help install test test-tensorflow test-jax complexity
+MODEL ?= amdcnn
+DATASET ?= fer2013
+DATA ?=
+EPOCHS ?=
+OUT ?= runs/$(MODEL)_$(DATASET)
+RUN ?= $(OUT)
+SET ?=
+SPLIT ?=
+TTA ?=
+IMAGE ?=
+
+.PHONY: help install test test-tensorflow test-jax complexity train resume evaluate predict sample
 
 help:
 	@echo "make install   pip-install fer_keras (editable) with its test extras: TensorFlow, Keras 3, JAX (CPU), pytest, pytest-xdist"
 	@echo "make test      the whole suite on the TensorFlow backend, then the backend-neutral tests on JAX"
 	@echo "make complexity  rewrite docs/complexity/*.json (parameters and MACs quoted in README and docs)"
+	@echo "make train MODEL=amdcnn [DATASET=fer2013] [DATA=path] [EPOCHS=n] [OUT=runs/...] [SET='k=v ...']"
+	@echo "               train a paper's recipe (experiments/MODEL_DATASET.yaml); no DATA: the bundled FER2013 sample"
+	@echo "make resume RUN=runs/...      continue an interrupted run"
+	@echo "make evaluate RUN=runs/... [DATA=path] [SPLIT=PublicTest] [TTA=tencrop]"
+	@echo "make predict IMAGE=photo.jpg RUN=runs/...   faces, emotions and probabilities"
+	@echo "make sample DATA=fer2013.csv.gz   rewrite the bundled FER2013 sample"
 
 install:
 	$(PYTHON) -m pip install --upgrade pip
@@ -41,3 +58,19 @@ complexity:
 		echo "fer-keras summary $$model --input-shape $$shape$$args --json > $$out"; \
 		$(PYTHON) -m fer_keras summary $$model --input-shape $$shape $$args --json > $$out 2>/dev/null || exit 1; \
 	done
+
+train:
+	$(PYTHON) -m fer_keras train $(MODEL) --dataset $(DATASET) --out $(OUT) \
+		$(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS)) $(foreach kv,$(SET),--set $(kv))
+
+resume:
+	$(PYTHON) -m fer_keras train --resume $(RUN)
+
+evaluate:
+	$(PYTHON) -m fer_keras evaluate --run $(RUN) $(if $(DATA),--data $(DATA)) $(if $(SPLIT),--split $(SPLIT)) $(if $(TTA),--tta $(TTA))
+
+predict:
+	$(PYTHON) -m fer_keras predict $(IMAGE) $(if $(RUN),--run $(RUN))
+
+sample:
+	$(PYTHON) -m fer_keras.data.sample $(DATA)

@@ -179,7 +179,7 @@ def _targets(training, config):
     """tf.data map from (x, y[, w]) to what the training model's fit takes."""
     from fer_keras.models.objectives import with_labels
 
-    outputs = list(training.loss)
+    outputs = list(training.model.output)  # metrics are resolved over every output
 
     def to_fit(x, y, w=None):
         inputs = with_labels(x, y, training.model) if training.needs_labels else x

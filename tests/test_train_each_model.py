@@ -1,0 +1,32 @@
+"""`make train MODEL=<each>` on the bundled FER2013 sample: one epoch of each paper's recipe on CPU,
+every run artifact written and readable without this project's code (JSON, CSV, PNG, .keras)."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ("config.yaml", "best.keras", "last.keras", "log.csv", "metrics.json", "confusion_matrix.png", "curves.png")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["amdcnn", "lban", "mifad_net", "mrcar"])
+def test_make_train_on_the_bundled_sample(model, tmp_path):
+    import pandas as pd
+
+    out = tmp_path / model
+    done = subprocess.run(
+        ["make", "--no-print-directory", "train", f"MODEL={model}", "EPOCHS=1", f"OUT={out}", "SET=training.jit_compile=false"],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "tensorflow"},
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    for name in ARTIFACTS:
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_done"] == 1 and metrics["samples"] == {"train": 448, "validation": 112, "test": None}
+    assert 0 <= metrics["accuracy"] <= 1 and "stratified 20% of Training" in metrics["protocol"]
+    assert len(pd.read_csv(out / "log.csv")) == 1
+    assert json.loads(done.stdout.strip().splitlines()[-1])["run"] == str(out)
