@@ -17,9 +17,16 @@ def predict_probabilities(model, record, config, inputs=None, tta=None):
 
     from fer_keras.data.pipeline import PipelineConfig, average_ten_crop, make_dataset
 
+    import keras
+
     config = PipelineConfig.from_dict(config) if isinstance(config, dict) else config
     config = replace(config, tta=tta, sample_weights=False)
-    dataset = make_dataset(record, config, training=False, inputs=inputs).map(lambda x, y: x)
+    if keras.backend.backend() == "tensorflow":
+        dataset = make_dataset(record, config, training=False, inputs=inputs).map(lambda x, y: x)
+    else:  # the backend-neutral twin (NumPy + OpenCV)
+        from fer_keras.data.pydataset import make_pydataset
+
+        dataset = make_pydataset(record, config, False, inputs, transform=lambda x, y: (x,))
     outputs = model.predict(dataset, verbose=0)
     probabilities = outputs["probabilities"] if isinstance(outputs, dict) else outputs
     probabilities = np.asarray(probabilities, np.float64)

@@ -13,6 +13,7 @@ the file has it) is evaluated once, after training, with the selected weights.
 """
 
 import contextlib
+import importlib.util
 import math
 import os
 import platform
@@ -261,32 +262,43 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
         )
     epochs, initial_epoch = settings["epochs"], _completed_epochs(run) if resume else 0
     to_fit = _targets(training, config)
-    train_data = make_dataset(train_record, config, True, inputs.get("train"), epochs=epochs, initial_epoch=initial_epoch)
-    if strategy is not None:  # the index pipeline shards by data, not by file
-        import tensorflow as tf
-
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        train_data = train_data.with_options(options)
     val_config = replace(config, sample_weights=False, tta=None)
-    val_data = make_dataset(val_record, val_config, False, inputs.get("validation")).map(to_fit)
+    if keras.backend.backend() == "tensorflow":  # tf.data
+        train_data = make_dataset(train_record, config, True, inputs.get("train"), epochs=epochs, initial_epoch=initial_epoch)
+        if strategy is not None:  # the index pipeline shards by data, not by file
+            import tensorflow as tf
+
+            options = tf.data.Options()
+            options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+            train_data = train_data.with_options(options)
+        train_data = train_data.map(to_fit).repeat()
+        val_data = make_dataset(val_record, val_config, False, inputs.get("validation")).map(to_fit)
+        fit_options, data_callbacks = {"steps_per_epoch": steps}, []
+    else:  # JAX / PyTorch: the same batches from NumPy + OpenCV (keras.utils.PyDataset)
+        from fer_keras.data.pydataset import make_pydataset
+
+        train_data = make_pydataset(train_record, config, True, inputs.get("train"), epochs=epochs,
+                                    initial_epoch=initial_epoch, transform=to_fit)
+        val_data = make_pydataset(val_record, val_config, False, inputs.get("validation"), transform=to_fit)
+        fit_options, data_callbacks = {}, [train_data.callback()]  # keeps the data epoch = fit's epoch
 
     extra_callbacks, callbacks = list(callbacks), [
+        *data_callbacks,
         _stop_on_non_finite_loss(),
         keras.callbacks.BackupAndRestore(str(run / "backup"), double_checkpoint=True, delete_checkpoint=False),
         keras.callbacks.ModelCheckpoint(str(run / "best.weights.h5"), monitor=MONITOR, mode="max", save_best_only=True,
                                         save_weights_only=True, initial_value_threshold=_best_so_far(run) if resume else None),
         keras.callbacks.CSVLogger(str(run / "log.csv"), append=resume),
-        keras.callbacks.TensorBoard(str(run / "tensorboard")),
     ]
+    if importlib.util.find_spec("tensorflow"):  # Keras's TensorBoard callback writes with tf.summary
+        callbacks.append(keras.callbacks.TensorBoard(str(run / "tensorboard")))
     if settings.get("early_stopping_patience"):
         callbacks.append(keras.callbacks.EarlyStopping(MONITOR, patience=settings["early_stopping_patience"], mode="max"))
     callbacks += extra_callbacks
     start = time.perf_counter()
     try:
-        history = training.model.fit(train_data.map(to_fit).repeat(), validation_data=val_data, epochs=epochs,
-                                     initial_epoch=initial_epoch, steps_per_epoch=steps, callbacks=callbacks, verbose=verbose,
-                                     shuffle=False)
+        history = training.model.fit(train_data, validation_data=val_data, epochs=epochs, initial_epoch=initial_epoch,
+                                     callbacks=callbacks, verbose=verbose, shuffle=False, **fit_options)
     except NonFiniteLossError as err:
         raise NonFiniteLossError(f"{err}. Stopped; the last good state (epoch {_completed_epochs(run)}) is in "
                                  f"{run / 'backup'}: lower the learning rate and continue with --resume {run}") from None

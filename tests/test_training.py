@@ -87,6 +87,7 @@ def small_recipe(epochs, extra=()):
 
 
 @pytest.mark.slow
+@pytest.mark.backend_neutral
 def test_a_run_learns_and_writes_every_artifact(tmp_path, rng):
     import keras
 
@@ -100,6 +101,7 @@ def test_a_run_learns_and_writes_every_artifact(tmp_path, rng):
     assert (run / "backup").is_dir() and any((run / "tensorboard").rglob("*"))
     saved = json.loads((run / "metrics.json").read_text())
     assert saved["accuracy"] == metrics["accuracy"] and saved["epochs_done"] == 4
+    assert saved["keras_backend"] == keras.backend.backend()
     assert saved["accuracy"] >= 0.8, saved["validation"]["single"]["confusion_matrix"]  # chance is 0.5
     for key in ("balanced_accuracy", "macro_f1", "weighted_f1", "mean_class_accuracy", "per_class_accuracy"):
         assert key in saved["validation"]["single"]

@@ -45,6 +45,14 @@ def sample_weights(labels):
     return compute_sample_weight("balanced", labels)
 
 
+def __getattr__(name):  # make_pydataset imports Keras: only when asked for
+    if name == "make_pydataset":
+        from fer_keras.data.pydataset import make_pydataset
+
+        return make_pydataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def load_dataset(name, path, split=None, **options):
     """Read dataset `name` from `path` (its distribution format); returns a DatasetRecord."""
     if name not in READERS:
@@ -66,6 +74,7 @@ __all__ = [
     "kfold",
     "load_dataset",
     "make_dataset",
+    "make_pydataset",
     "sample_weights",
     "steps_per_epoch",
     "ten_crop",

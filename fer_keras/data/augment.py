@@ -2,10 +2,19 @@
 
 The geometric steps (random crop to the model's input, horizontal / vertical flip, rotation,
 scale, perspective) are composed into one projective transform per image and applied in a single
-resampling (`ImageProjectiveTransformV3`), so a batch costs one warp whatever is switched on; a
-plain crop with no other geometric step is an exact pixel copy. Photometric steps (brightness,
-grayscale) follow. Every random draw is stateless, seeded per batch, so a pipeline with a fixed
-seed yields the same batches every time, in parallel or not.
+resampling, so a batch costs one warp whatever is switched on; a plain crop with no other
+geometric step is an exact pixel copy. Photometric steps (brightness, grayscale) follow.
+
+Two twins share one description of the randomness and the geometry:
+
+- `geometry_parameters` / `photometric_parameters` turn uniform [0, 1) draws into per-image
+  parameters (crop shift, flip signs, angle, zoom, tilt; brightness shift, gray coin), and
+  `compose_matrices` builds the 3x3 output -> input matrices from them. Both are written once
+  against an array namespace (NumPy or TensorFlow).
+- `augment_batch` (TensorFlow: stateless draws seeded per batch, `ImageProjectiveTransformV3`)
+  serves the tf.data pipeline; `augment_batch_numpy` (a NumPy Generator, `cv2.warpPerspective`
+  with WARP_INVERSE_MAP and BORDER_REFLECT, TF's "REFLECT") serves the backend-neutral
+  PyDataset (fer_keras.data.pydataset). Same distributions, different random numbers.
 
 Papers: random crops 48 -> 44 (MrCAR), 48 -> 40 and 100 -> 80 with horizontal flips (LBAN-IL),
 rotation and shrinking (MrCAR), horizontal and vertical flips, perspective and grayscale
@@ -60,6 +69,107 @@ class Augmentation:
         return asdict(self)
 
 
+GEOMETRY = ("dy", "dx", "flip_x", "flip_y", "angle", "zoom", "tilt_x", "tilt_y")
+STEPS = 10  # uniform draws per image: steps 0-7 geometric, 8 brightness, 9 grayscale
+GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)  # tf.image.rgb_to_grayscale's
+
+
+def is_geometric(augmentation):
+    """Whether `augmentation` has a step besides the crop that moves pixels."""
+    return augmentation is not None and bool(
+        augmentation.horizontal_flip or augmentation.vertical_flip or augmentation.rotation
+        or augmentation.scale or augmentation.perspective
+    )
+
+
+def geometry_parameters(xp, uniform, batch, in_size, out_size, augmentation, training):
+    """Per-image geometric parameters {name: (B,) array} for `GEOMETRY` from `uniform(step)`,
+    (B,) draws in [0, 1) for steps 0-7 (only the steps switched on are asked for); `xp` is the
+    array namespace (numpy, or tensorflow for the tf.data path).
+
+    dy, dx: offset of the crop window's centre from the image centre, in pixels (an integer window
+        drawn uniformly when training, the centred window otherwise);
+    flip_x, flip_y: -1 mirrors, 1 keeps; angle: degrees, uniform in [-rotation, rotation];
+    zoom: uniform in [1 - scale, 1 + scale] (> 1 enlarges); tilt_x, tilt_y: uniform in
+        [-perspective, perspective].
+    """
+    (in_h, in_w), (out_h, out_w) = in_size, out_size
+    zeros, ones = xp.zeros([batch]), xp.ones([batch])
+    if training:  # random window; integer shifts keep a plain crop an exact copy
+        dy = xp.minimum(xp.floor(uniform(0) * (in_h - out_h + 1.0)), in_h - out_h + 0.0) - (in_h - out_h) / 2
+        dx = xp.minimum(xp.floor(uniform(1) * (in_w - out_w + 1.0)), in_w - out_w + 0.0) - (in_w - out_w) / 2
+    else:
+        dy = zeros + ((in_h - out_h) // 2 - (in_h - out_h) / 2)
+        dx = zeros + ((in_w - out_w) // 2 - (in_w - out_w) / 2)
+    a = augmentation if training and augmentation is not None else Augmentation(horizontal_flip=False)
+
+    def between(step, low, high):
+        return uniform(step) * (high - low) + low
+
+    return {
+        "dy": dy,
+        "dx": dx,
+        "flip_x": xp.where(uniform(2) < 0.5, -ones, ones) if a.horizontal_flip else ones,
+        "flip_y": xp.where(uniform(3) < 0.5, -ones, ones) if a.vertical_flip else ones,
+        "angle": between(4, -a.rotation, a.rotation) if a.rotation else zeros,
+        "zoom": between(5, 1 - a.scale, 1 + a.scale) if a.scale else ones,
+        "tilt_x": between(6, -a.perspective, a.perspective) if a.perspective else zeros,
+        "tilt_y": between(7, -a.perspective, a.perspective) if a.perspective else zeros,
+    }
+
+
+def photometric_parameters(uniform, augmentation):
+    """{"brightness": (B,) shifts in 0..255 units, "grayscale": (B,) bool} from `uniform(8)` and
+    `uniform(9)`, for the photometric steps switched on."""
+    params = {}
+    if augmentation is not None and augmentation.brightness:
+        b = augmentation.brightness
+        params["brightness"] = (uniform(8) * (2 * b) - b) * 255.0
+    if augmentation is not None and augmentation.grayscale:
+        params["grayscale"] = uniform(9) < augmentation.grayscale
+    return params
+
+
+def compose_matrices(xp, params, in_size, out_size):
+    """(B, 3, 3) projective matrices mapping output pixel (x, y, 1) to input pixel coordinates
+    (TF's and cv2.WARP_INVERSE_MAP's convention), from `geometry_parameters`:
+
+        M = T(centre_in + shift) . [[A, 0], [p, 1]] . T(-centre_out),  normalised to M[2, 2] = 1,
+
+    A = rotation . zoom . flips = [[cos * fx, -sin * fy], [sin * fx, cos * fy]] / zoom,
+    p = (tilt_x / (out_w / 2), tilt_y / (out_h / 2)). The one place the geometry is written: the
+    product is expanded entry by entry so it runs alike on NumPy arrays and TF tensors."""
+    (in_h, in_w), (out_h, out_w) = in_size, out_size
+    angle = params["angle"] * (math.pi / 180)
+    cos, sin = xp.cos(angle) / params["zoom"], xp.sin(angle) / params["zoom"]
+    a00, a01 = cos * params["flip_x"], -sin * params["flip_y"]
+    a10, a11 = sin * params["flip_x"], cos * params["flip_y"]
+    px, py = params["tilt_x"] / (out_w / 2), params["tilt_y"] / (out_h / 2)
+    tx, ty = (in_w - 1) / 2 + params["dx"], (in_h - 1) / 2 + params["dy"]  # T(centre_in + shift)
+    cx, cy = (out_w - 1) / 2, (out_h - 1) / 2  # T(-centre_out)
+    w = 1 - cx * px - cy * py  # bottom-right entry of L . T(-centre_out)
+    b0, b1 = -cx * a00 - cy * a01, -cx * a10 - cy * a11
+    entries = [
+        a00 + tx * px, a01 + tx * py, b0 + tx * w,
+        a10 + ty * px, a11 + ty * py, b1 + ty * w,
+        px, py, w,
+    ]
+    return xp.reshape(xp.stack([e / w for e in entries], -1), [-1, 3, 3])
+
+
+def transform_matrices(params, in_size, out_size):
+    """NumPy float64 (B, 3, 3) output -> input matrices from per-image parameters (a dict of
+    (B,) arrays named as `GEOMETRY`); what `augment_batch_numpy` warps with."""
+    import numpy as np
+
+    params = {name: np.asarray(params[name], np.float64) for name in GEOMETRY}
+    return compose_matrices(np, params, tuple(in_size), tuple(out_size))
+
+
+# ---------------------------------------------------------------------------------------------
+# TensorFlow twin (tf.data pipeline)
+
+
 def _uniform(seed, index, batch, low, high):
     """Stateless uniform draws for step `index` of the batch whose seed pair is `seed`."""
     import tensorflow as tf
@@ -68,49 +178,18 @@ def _uniform(seed, index, batch, low, high):
     return tf.random.stateless_uniform([batch], seed=step_seed, minval=low, maxval=high)
 
 
-def _coin(seed, index, batch, probability=0.5):
-    return _uniform(seed, index, batch, 0.0, 1.0) < probability
+def _tf_uniform(seed, batch):
+    return lambda step: _uniform(seed, step, batch, 0.0, 1.0)
 
 
 def crop_transforms(batch, in_size, out_size, augmentation, seed, training):
     """(B, 8) projective transforms mapping output pixels to input pixels (TF's convention):
-    T(centre_in + shift) . [[A, 0], [p, 1]] . T(-centre_out), A = rotation . zoom . flips."""
+    T(centre_in + shift) . [[A, 0], [p, 1]] . T(-centre_out), A = rotation . zoom . flips
+    (`geometry_parameters` with stateless draws, then `compose_matrices`)."""
     import tensorflow as tf
 
-    (in_h, in_w), (out_h, out_w) = in_size, out_size
-    zeros, ones = tf.zeros([batch]), tf.ones([batch])
-    if training:  # random crop position; integer shifts keep a plain crop an exact copy
-        dy = tf.floor(_uniform(seed, 0, batch, 0.0, in_h - out_h + 1.0)) - (in_h - out_h) / 2
-        dx = tf.floor(_uniform(seed, 1, batch, 0.0, in_w - out_w + 1.0)) - (in_w - out_w) / 2
-    else:
-        dy, dx = zeros + (in_h - out_h) // 2 - (in_h - out_h) / 2, zeros + (in_w - out_w) // 2 - (in_w - out_w) / 2
-    a = augmentation if training and augmentation is not None else Augmentation(horizontal_flip=False)
-    flip_x = tf.where(_coin(seed, 2, batch), -ones, ones) if a.horizontal_flip else ones
-    flip_y = tf.where(_coin(seed, 3, batch), -ones, ones) if a.vertical_flip else ones
-    angle = _uniform(seed, 4, batch, -a.rotation, a.rotation) * (math.pi / 180) if a.rotation else zeros
-    zoom = _uniform(seed, 5, batch, 1 - a.scale, 1 + a.scale) if a.scale else ones
-    px = _uniform(seed, 6, batch, -a.perspective, a.perspective) / (out_w / 2) if a.perspective else zeros
-    py = _uniform(seed, 7, batch, -a.perspective, a.perspective) / (out_h / 2) if a.perspective else zeros
-    cos, sin = tf.cos(angle) / zoom, tf.sin(angle) / zoom
-    linear = tf.stack(
-        [
-            tf.stack([cos * flip_x, -sin * flip_y, zeros], -1),
-            tf.stack([sin * flip_x, cos * flip_y, zeros], -1),
-            tf.stack([px, py, ones], -1),
-        ],
-        axis=1,
-    )
-
-    def translation(tx, ty):
-        return tf.stack(
-            [tf.stack([ones, zeros, tx], -1), tf.stack([zeros, ones, ty], -1), tf.stack([zeros, zeros, ones], -1)],
-            axis=1,
-        )
-
-    to_input = translation((in_w - 1) / 2 + dx, (in_h - 1) / 2 + dy)
-    from_output = translation(zeros - (out_w - 1) / 2, zeros - (out_h - 1) / 2)
-    matrix = to_input @ linear @ from_output
-    matrix = matrix / matrix[:, 2:3, 2:3]
+    params = geometry_parameters(tf, _tf_uniform(seed, batch), batch, in_size, out_size, augmentation, training)
+    matrix = compose_matrices(tf, params, in_size, out_size)
     return tf.reshape(matrix, [batch, 9])[:, :8]
 
 
@@ -122,10 +201,7 @@ def augment_batch(images, out_size, augmentation, seed, training):
 
     batch = tf.shape(images)[0]
     in_size = tuple(images.shape[1:3])
-    geometric = training and augmentation is not None and (
-        augmentation.horizontal_flip or augmentation.vertical_flip or augmentation.rotation
-        or augmentation.scale or augmentation.perspective
-    )
+    geometric = training and is_geometric(augmentation)
     if not geometric and not training:  # centred crop: a slice
         top, left = (in_size[0] - out_size[0]) // 2, (in_size[1] - out_size[1]) // 2
         images = images[:, top : top + out_size[0], left : left + out_size[1], :]
@@ -141,11 +217,93 @@ def augment_batch(images, out_size, augmentation, seed, training):
         )
     if not training or augmentation is None:
         return images
-    if augmentation.brightness:
-        delta = _uniform(seed, 8, batch, -augmentation.brightness, augmentation.brightness) * 255.0
-        images = tf.clip_by_value(images + delta[:, None, None, None], 0.0, 255.0)
-    if augmentation.grayscale and images.shape[-1] == 3:
+    photometric = photometric_parameters(_tf_uniform(seed, batch), augmentation)
+    if "brightness" in photometric:
+        images = tf.clip_by_value(images + photometric["brightness"][:, None, None, None], 0.0, 255.0)
+    if "grayscale" in photometric and images.shape[-1] == 3:
         gray = tf.image.rgb_to_grayscale(images)
-        to_gray = _coin(seed, 9, batch, augmentation.grayscale)[:, None, None, None]
-        images = tf.where(to_gray, tf.repeat(gray, 3, axis=-1), images)
+        images = tf.where(photometric["grayscale"][:, None, None, None], tf.repeat(gray, 3, axis=-1), images)
     return images
+
+
+# ---------------------------------------------------------------------------------------------
+# NumPy / OpenCV twin (backend-neutral PyDataset)
+
+
+def _span(first, last):
+    """The slice reading indices first .. last (either direction), both inside the image."""
+    return slice(first, last + 1) if last >= first else slice(first, last - 1 if last > 0 else None, -1)
+
+
+def _plain_windows(matrices, in_size, out_size):
+    """Which matrices are crops, optionally mirrored, by whole pixels inside the image (an exact
+    copy by slicing): (plain (B,) bool, first row, last row, first column, last column read)."""
+    import numpy as np
+
+    m = matrices.reshape(-1, 9) / matrices[:, 2, 2:3]
+    shift = np.rint(m[:, [2, 5]])
+    sx, sy = m[:, 0], m[:, 4]
+    first_row, last_row = shift[:, 1], shift[:, 1] + sy * (out_size[0] - 1)
+    first_col, last_col = shift[:, 0], shift[:, 0] + sx * (out_size[1] - 1)
+    ends = np.stack([first_row, last_row, first_col, last_col], 1)
+    plain = (
+        (m[:, [1, 3, 6, 7]] == 0).all(1) & (np.abs(m[:, [0, 4]]) == 1).all(1)
+        & (np.abs(m[:, [2, 5]] - shift) < 1e-9).all(1)
+        & (ends >= 0).all(1) & (ends[:, :2] <= in_size[0] - 1).all(1) & (ends[:, 2:] <= in_size[1] - 1).all(1)
+    )
+    ends = np.where(plain[:, None], ends, 0).astype(np.int64).T.tolist()
+    return (plain, *ends)
+
+
+def warp_images(images, matrices, out_size):
+    """(B, H, W, C) images and (B, 3, 3) output -> input matrices -> float32 (B, h, w, C): one
+    bilinear resampling per image (cv2.warpPerspective, WARP_INVERSE_MAP, BORDER_REFLECT = TF's
+    "REFLECT"); crops and whole-pixel mirrors are exact copies by indexing instead."""
+    import cv2
+    import numpy as np
+
+    images = np.asarray(images)
+    matrices = np.asarray(matrices, np.float64)
+    batch, channels = len(images), images.shape[-1]
+    height, width = out_size
+    out = np.empty((batch, height, width, channels), np.float32)
+    plain, first_row, last_row, first_col, last_col = _plain_windows(matrices, images.shape[1:3], out_size)
+    for i in np.flatnonzero(plain).tolist():  # exact copies: slices (faster than one fancy gather)
+        out[i] = images[i, _span(first_row[i], last_row[i]), _span(first_col[i], last_col[i])]
+    rest = np.flatnonzero(~plain)
+    if len(rest):
+        sources = images[rest].astype(np.float32)
+        flags, border = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, cv2.BORDER_REFLECT  # TF's "REFLECT"
+        for source, i in zip(sources, rest):
+            warped = cv2.warpPerspective(source, matrices[i], (width, height), flags=flags, borderMode=border)
+            out[i] = warped.reshape(height, width, channels)
+    return out
+
+
+def augment_batch_numpy(images, out_size, augmentation, rng, training):
+    """The NumPy twin of `augment_batch`: (B, H, W, C) uint8 or float images in 0..255 ->
+    float32 (B, out_h, out_w, C). `rng` is a numpy Generator seeded per batch (None is fine when
+    not training); each image takes `STEPS` uniform draws, step i being what the TF path draws
+    for its step i, so every step has the TF path's distribution."""
+    import numpy as np
+
+    images = np.asarray(images)
+    batch, in_size = len(images), tuple(images.shape[1:3])
+    draws = []
+
+    def uniform(step):
+        if not draws:
+            draws.append(rng.random((STEPS, batch)))
+        return draws[0][step]
+
+    params = geometry_parameters(np, uniform, batch, in_size, tuple(out_size), augmentation, training)
+    out = warp_images(images, transform_matrices(params, in_size, out_size), out_size)
+    if not training or augmentation is None:
+        return out
+    photometric = photometric_parameters(uniform, augmentation)
+    if "brightness" in photometric:
+        out = np.clip(out + photometric["brightness"].astype(np.float32)[:, None, None, None], 0.0, 255.0)
+    if "grayscale" in photometric and out.shape[-1] == 3:
+        gray = out @ np.asarray(GRAY_WEIGHTS, np.float32)
+        out = np.where(photometric["grayscale"][:, None, None, None], gray[..., None], out)
+    return out

@@ -1,0 +1,212 @@
+"""Backend-neutral batches: the NumPy + OpenCV twin of the tf.data pipeline, as a keras PyDataset.
+
+    from fer_keras.data import PipelineConfig, load_dataset, make_pydataset
+    config = PipelineConfig(input_size=(40, 40), batch_size=64, augmentation={"horizontal_flip": True})
+    train = make_pydataset(load_dataset("fer2013", path, split="Training"), config, training=True)
+    model.fit(train, epochs=30, shuffle=False, callbacks=[train.callback()])
+
+Works on every Keras backend (JAX, PyTorch, TensorFlow) and never imports TensorFlow. Same
+config and semantics as `fer_keras.data.pipeline.make_dataset`: batches of (x, y) or (x, y, w)
+with sklearn's balanced weights, dict x for multi-input models (`inputs=`), random crops and the
+augmentation of fer_keras.data.augment when training (one projective warp per image with
+cv2.warpPerspective, built from the same parameters and matrices as the TF path), centred crops
+or ten-crop views otherwise, channel conversion and normalisation.
+
+Determinism: epoch e's order is a permutation drawn from (seed, e) and batch b's augmentation
+draws come from a Generator seeded with (seed, e, b), so any batch is a pure function of
+(config, epoch, index), whatever the workers. `len()` is the batches per epoch; the `epoch`
+attribute (starting at `initial_epoch`) selects the epoch and `on_epoch_end` advances it. Keras
+3 also calls `on_epoch_end` once when fit starts (EpochIterator.reset), before its first epoch,
+and peeks at one batch to build the model, so counting those calls alone puts fit's epoch k on
+data epoch k + 1 (consistently, but not what a stream from `initial_epoch` gives). For batches
+tied exactly to fit's epoch numbers (what makes `fit(..., initial_epoch=k)` of a resumed run see
+what the uninterrupted run saw in epoch k), pass `dataset.callback()` to fit: it sets `epoch`
+from fit's own epoch index at each epoch start, before any batch of that epoch is made (worker
+threads and forked worker processes included). Call fit with shuffle=False (the order is the
+dataset's own) and without steps_per_epoch (len() is one epoch).
+"""
+
+import math
+
+import numpy as np
+
+from fer_keras.data.augment import GRAY_WEIGHTS, augment_batch_numpy
+from fer_keras.data.pipeline import PipelineConfig, _prepare
+from fer_keras.quiet import import_keras_quietly
+
+keras = import_keras_quietly()
+
+_ORDER, _AUGMENT = 0x5EED0, 0x5EED1  # stream tags: the epoch's order, a batch's draws
+
+
+def _key(value):
+    return int(value) % 2**64  # SeedSequence takes non-negative integers
+
+
+def epoch_order(n, seed, epoch):
+    """The permutation of range(n) that epoch `epoch` visits (a pure function of seed and epoch)."""
+    return np.random.default_rng([_ORDER, _key(seed), _key(epoch)]).permutation(n)
+
+
+def batch_generator(seed, epoch, index):
+    """The NumPy Generator for the augmentation draws of batch `index` of epoch `epoch`."""
+    return np.random.default_rng([_AUGMENT, _key(seed), _key(epoch), _key(index)])
+
+
+def ten_crop_numpy(images, size):
+    """(B, H, W, C) -> float32 (B * 10, h, w, C): the four corner crops and the centre crop of each
+    image, then the same five mirrored (the NumPy twin of pipeline.ten_crop)."""
+    images = np.asarray(images)
+    height, width = images.shape[1:3]
+    h, w = size
+    top, left = (height - h) // 2, (width - w) // 2
+    corners = [(0, 0), (0, width - w), (height - h, 0), (height - h, width - w), (top, left)]
+    crops = [images[:, y : y + h, x : x + w, :] for y, x in corners]
+    crops += [crop[:, :, ::-1, :] for crop in crops]
+    return np.stack(crops, axis=1).reshape(-1, h, w, images.shape[-1]).astype(np.float32)
+
+
+def finish_numpy(images, config):
+    """Channel conversion and normalisation of float32 0..255 images (the twin of pipeline._finish)."""
+    if config.channels == 3 and images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    elif config.channels == 1 and images.shape[-1] == 3:
+        images = (images @ np.asarray(GRAY_WEIGHTS, np.float32))[..., None]
+    if config.normalization == "unit":
+        return images / np.float32(255.0)
+    if config.normalization == "centered":
+        return images / np.float32(127.5) - np.float32(1.0)
+    if config.normalization == "standard":  # tf.image.per_image_standardization
+        axes = tuple(range(1, images.ndim))
+        mean = images.mean(axis=axes, keepdims=True, dtype=np.float64)
+        std = images.std(axis=axes, keepdims=True, dtype=np.float64)
+        floor = 1.0 / math.sqrt(np.prod(images.shape[1:]))
+        return ((images - mean) / np.maximum(std, floor)).astype(np.float32)
+    return images
+
+
+class RecordPyDataset(keras.utils.PyDataset):
+    """Batches of a DatasetRecord for fit / evaluate / predict on any backend; see the module
+    docstring and `make_pydataset`."""
+
+    def __init__(self, record, config, training, inputs=None, shuffle=None, epochs=None, initial_epoch=0,
+                 transform=None, workers=1, use_multiprocessing=False, max_queue_size=10):
+        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+        if isinstance(config, dict):
+            config = PipelineConfig.from_dict(config)
+        arrays = inputs if inputs is not None else record.images
+        self.named = isinstance(arrays, dict)
+        self.arrays = {key: _prepare(value, config) for key, value in (arrays.items() if self.named else [("x", arrays)])}
+        n = len(record.labels)
+        if n == 0:
+            raise ValueError(f"{record.name} ({record.split or 'all'}): no samples to make batches of")
+        for key, value in self.arrays.items():
+            if len(value) != n:
+                raise ValueError(f"inputs[{key!r}] has {len(value)} images but the record has {n} labels")
+        if epochs is not None and not 0 <= initial_epoch <= epochs:
+            raise ValueError(f"initial_epoch must be in [0, epochs={epochs}], got {initial_epoch}")
+        self.config, self.training, self.size = config, training, n
+        self.shuffle = training if shuffle is None else shuffle
+        self.labels = np.asarray(record.labels, np.int32)
+        self.weights = None
+        if config.sample_weights:
+            from fer_keras.data import sample_weights
+
+            self.weights = sample_weights(record.labels).astype(np.float32)
+        self.tencrop = not training and config.tta == "tencrop"
+        self.epochs, self.initial_epoch, self.epoch = epochs, initial_epoch, initial_epoch
+        self.transform = transform
+        self._orders = {}
+
+    def __len__(self):
+        return -(-self.size // self.config.batch_size)
+
+    def __getitem__(self, index):
+        return self.batch(index, self.epoch)
+
+    def on_epoch_end(self):
+        self.epoch += 1
+
+    def order(self, epoch):
+        """Sample indices in the order epoch `epoch` visits them."""
+        if not self.shuffle:
+            return np.arange(self.size)
+        order = self._orders.get(epoch)
+        if order is None:
+            order = epoch_order(self.size, self.config.seed, epoch)
+            self._orders = {epoch: order, **{e: o for e, o in self._orders.items() if abs(e - epoch) <= 1}}
+        return order
+
+    def batch(self, index, epoch=None):
+        """Batch `index` of epoch `epoch` (default: the current one), as fit takes it (after
+        `transform`, if any)."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch index {index} out of range for {len(self)} batches")
+        epoch = self.epoch if epoch is None else epoch
+        size = self.config.batch_size
+        indices = self.order(epoch)[index * size : (index + 1) * size]
+        x = {}
+        for key, array in self.arrays.items():
+            images = array[indices]
+            out_size = self.config.input_size or images.shape[1:3]
+            if self.tencrop:
+                images = ten_crop_numpy(images, out_size)
+            else:  # the same Generator seed per input: regions share the random draws
+                rng = batch_generator(self.config.seed, epoch, index) if self.training else None
+                images = augment_batch_numpy(images, out_size, self.config.augmentation, rng, self.training)
+            x[key] = finish_numpy(images, self.config)
+        x = x if self.named else x["x"]
+        y = self.labels[indices]
+        batch = (x, y) if self.weights is None else (x, y, self.weights[indices])
+        return batch if self.transform is None else self.transform(*batch)
+
+    def epoch_batches(self, epoch=None):
+        """The batches of one epoch (default: the current one), in order."""
+        epoch = self.epoch if epoch is None else epoch
+        return (self.batch(index, epoch) for index in range(len(self)))
+
+    def stream(self):
+        """Every batch of epochs initial_epoch .. epochs - 1 in order: what the tf.data pipeline's
+        `make_dataset(..., epochs=, initial_epoch=)` yields (needs `epochs`)."""
+        if self.epochs is None:
+            raise ValueError("stream() needs the dataset made with epochs=")
+        for epoch in range(self.initial_epoch, self.epochs):
+            yield from self.epoch_batches(epoch)
+
+    def callback(self):
+        """A keras Callback that sets `epoch` to fit's epoch index at each epoch start, so batches
+        follow fit's epoch numbers exactly (fit(..., initial_epoch=k) starts at epoch k)."""
+        return EpochSync(self)
+
+
+class EpochSync(keras.callbacks.Callback):
+    """Keeps a RecordPyDataset's `epoch` equal to fit's epoch index."""
+
+    def __init__(self, dataset):
+        super().__init__()
+        self.dataset = dataset
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.dataset.epoch = epoch
+
+
+def make_pydataset(record, config, training, inputs=None, shuffle=None, epochs=None, initial_epoch=0,
+                   transform=None, workers=1, use_multiprocessing=False, max_queue_size=10):
+    """A keras PyDataset (RecordPyDataset) of batches from `record` (labels, weights) and `inputs`
+    (images: the record's by default; a dict name -> (N, H, W, C) uint8 array for multi-input
+    models), with make_dataset's semantics, on any backend, without TensorFlow.
+
+    training: random crops and augmentation, a new order each epoch (unless `shuffle=False`);
+    otherwise centred crops, or ten-crop views when config.tta == "tencrop" (x then holds 10 views
+    per sample, sample-major; average predictions with `average_ten_crop`).
+    epochs, initial_epoch: the run's epochs; `epoch` starts at initial_epoch (pass
+    `dataset.callback()` to fit to pin it to fit's epochs); `stream()` yields all of them.
+    transform: called as transform(x, y) or transform(x, y, w) on each batch; its result is the
+    batch (e.g. the training driver's to_fit, or `lambda x, y: (x,)` for predict).
+    workers, use_multiprocessing, max_queue_size: keras PyDataset's (OpenCV and NumPy release
+    the GIL, so a few threads help; batches are the same either way). Call fit with shuffle=False:
+    the order is the dataset's own.
+    """
+    return RecordPyDataset(record, config, training, inputs=inputs, shuffle=shuffle, epochs=epochs,
+                           initial_epoch=initial_epoch, transform=transform, workers=workers,
+                           use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
