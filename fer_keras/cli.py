@@ -5,6 +5,12 @@
     fer-keras summary MODEL [--input-shape H,W,C] [--json]   layers, parameters, MACs and FLOPs
     fer-keras train MODEL [--dataset D] [--data PATH] [--epochs N] [--out RUN] [--set k=v ...]
     fer-keras train --resume RUN                             continue an interrupted run
+    fer-keras evaluate (--run RUN | --model NAME --weights FILE) [--dataset D] [--data PATH] [--split S]
+                       [--tta none|tencrop] [--json] [--out DIR]   metrics of a trained model on a split
+    fer-keras predict INPUT... (--run RUN | --model NAME --weights FILE) [--json] [--out DIR]
+                       [--batch-size N] [--every N]             emotions of every face in images / videos
+    fer-keras explain (--run RUN | --model NAME --weights FILE) [--dataset D] [--data PATH] [--split S]
+                       [--samples N] [--tsne-samples N] [--layer NAME] --out DIR   Grad-CAM and t-SNE PNGs
 """
 
 import argparse
@@ -111,6 +117,179 @@ def cmd_train(args):
     return 0
 
 
+def _trained(args):
+    """The model the evaluate / predict / explain arguments name (UsageError otherwise)."""
+    from fer_keras.inference import load_trained
+
+    return load_trained(run=args.run, model=args.model, weights=args.weights, dataset=getattr(args, "dataset", None),
+                        recipe=args.recipe, overrides=list(args.set))
+
+
+def _usage_errors(command):
+    """Run a command body, turning ValueErrors (UsageError, DatasetError, ...) into exit code 2."""
+
+    def wrap(body):
+        def run(args):
+            import warnings
+
+            _quiet_tensorflow()
+            try:
+                with warnings.catch_warnings():
+                    # Keras' predict on a finite tf.data pipeline; metrics on a split missing some classes
+                    warnings.filterwarnings("ignore", message="Your input ran out of data")
+                    warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+                    return body(args)
+            except ValueError as err:
+                print(f"fer-keras {command}: {err}", file=sys.stderr)
+                return 2
+
+        return run
+
+    return wrap
+
+
+@_usage_errors("evaluate")
+def cmd_evaluate(args):
+    import contextlib
+
+    from fer_keras.evaluation import plot_confusion_matrix, write_json
+    from fer_keras.inference import default_data, evaluate_model
+
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
+        trained = _trained(args)
+        result = evaluate_model(trained.model, trained.recipe, dataset=args.dataset,
+                                data=default_data(trained, args.dataset, args.data),
+                                split=args.split, tta=args.tta, batch_size=args.batch_size)
+    metrics, record = result.metrics, result.record
+    report = {**metrics, "model": trained.name, "source": trained.source, "dataset": record.name,
+              "data": str(record.source), "split": result.split, "tta": result.tta or "none"}
+    if args.out:
+        from pathlib import Path
+
+        import numpy as np
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(report, out / "metrics.json")
+        plot_confusion_matrix(metrics, out / "confusion_matrix.png", f"{trained.name} on {record.name} {result.split}")
+        header = "label,predicted," + ",".join(record.class_names)
+        rows = np.column_stack([record.labels, result.probabilities.argmax(axis=1), result.probabilities])
+        np.savetxt(out / "predictions.csv", rows, delimiter=",", header=header, comments="",
+                   fmt=["%d", "%d"] + ["%.6f"] * result.probabilities.shape[1])
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    support = [sum(row) for row in metrics["confusion_matrix"]]
+    per_class = ", ".join(f"{name} {acc:.3f}" for (name, acc), n in zip(metrics["per_class_accuracy"].items(), support) if n)
+    print(f"{trained.name} ({trained.source}) on {record.name} {result.split}: {metrics['samples']} samples, "
+          f"test-time augmentation {result.tta or 'none'}")
+    print(f"accuracy {metrics['accuracy']:.4f}   balanced accuracy {metrics['balanced_accuracy']:.4f}   "
+          f"macro F1 {metrics['macro_f1']:.4f}   mean class accuracy {metrics['mean_class_accuracy']:.4f}")
+    print(f"per-class accuracy: {per_class}")
+    if args.out:
+        print(f"wrote {args.out}/metrics.json, confusion_matrix.png, predictions.csv")
+    return 0
+
+
+@_usage_errors("predict")
+def cmd_predict(args):
+    import contextlib
+
+    from fer_keras.predict import FacePredictor, format_entry, predict_paths
+
+    def show(entry):
+        for line in format_entry(entry):
+            print(line, flush=True)
+
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        trained = _trained(args)
+        predictor = FacePredictor(trained, batch_size=args.batch_size, tta=args.tta,
+                                  detector_options={"min_confidence": args.min_confidence})
+        entries = predict_paths(predictor, args.inputs, out=args.out, every=args.every,
+                                emit=None if args.json else show)
+    if args.json:
+        print(json.dumps(entries, indent=2))
+    failed = [e for e in entries if "error" in e]
+    if args.json:
+        for entry in failed:
+            print(f"fer-keras predict: {entry['file']}: {entry['error']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+@_usage_errors("explain")
+def cmd_explain(args):
+    import contextlib
+
+    from fer_keras.explain import explain
+
+    with contextlib.redirect_stdout(sys.stderr):
+        trained = _trained(args)
+        summary = explain(trained, dataset=args.dataset, data=args.data, split=args.split, out=args.out,
+                          samples=args.samples, tsne_samples=args.tsne_samples, layer=args.layer,
+                          batch_size=args.batch_size, seed=args.seed)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"Grad-CAM of {summary['samples']} {summary['dataset']} samples ({summary['split']}) at layer "
+          f"{summary['layer']}: {summary['grad_cam']}")
+    if "tsne" in summary:
+        print(f"t-SNE of {summary['tsne_samples']} samples' {summary['feature_dim']}-d features "
+              f"({summary['features']}): {summary['tsne']}")
+    return 0
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
+
+
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _add_model_source(p, dataset_recipe):
+    group = p.add_argument_group("model (one of)")
+    group.add_argument("--run", default=None, help="a run directory from `fer-keras train` (best.keras and its recipe)")
+    group.add_argument("--model", default=None, choices=("amdcnn", "lban", "mifad_net", "mrcar"),
+                       help="a model name, with --weights")
+    group.add_argument("--weights", default=None, metavar="FILE",
+                       help="the model's weights: a .keras model file or a .weights.h5 file (built from its recipe)")
+    group.add_argument("--recipe", default=None, help="with --weights: the recipe (name or .yaml) the weights were "
+                       f"trained with (default: {dataset_recipe})")
+    group.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                       help="with --weights: override a recipe value, e.g. --set model.options.num_aux=1 (repeatable)")
+
+
+def _add_data(p):
+    p.add_argument("--dataset", default=None, help="the dataset (default: the recipe's)")
+    p.add_argument("--data", default=None, help="the dataset's file or folder (default: the run's, else the bundled "
+                   "FER2013 sample)")
+    p.add_argument("--split", default=None, help="a split of the dataset, or 'all' (default: the recipe's test split "
+                   "when the file has it, else its validation split; FER2013: PrivateTest, else PublicTest)")
+    p.add_argument("--batch-size", type=_positive_int, default=None, help="images per model call (default: the recipe's)")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="fer-keras", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fer_keras {__version__}")
@@ -139,6 +318,37 @@ def build_parser():
     p.add_argument("--resume", metavar="RUN", default=None, help="continue the run in RUN from its last completed epoch")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras fit verbosity (1: progress bar)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="metrics of a trained model on a dataset split")
+    _add_model_source(p, "<model>_<dataset> when it exists, else <model>_fer2013")
+    _add_data(p)
+    p.add_argument("--tta", choices=("none", "tencrop"), default=None,
+                   help="test-time augmentation (default: the recipe's pipeline.tta)")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON (and nothing else) on stdout")
+    p.add_argument("--out", default=None, metavar="DIR", help="also write metrics.json, confusion_matrix.png, predictions.csv")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="detect every face in images or videos and classify its expression")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image or video files, or folders of them")
+    _add_model_source(p, "<model>_fer2013")
+    p.add_argument("--json", action="store_true", help="print a JSON list (one entry per image or video frame)")
+    p.add_argument("--out", default=None, metavar="DIR", help="write annotated images (and videos) here")
+    p.add_argument("--batch-size", type=_positive_int, default=32, help="images per detection batch and faces per model call")
+    p.add_argument("--every", type=_positive_int, default=1, metavar="N", help="analyse every N-th video frame")
+    p.add_argument("--tta", choices=("none", "tencrop"), default=None, help="test-time augmentation (default: the recipe's)")
+    p.add_argument("--min-confidence", type=_fraction, default=0.9, help="drop MTCNN detections less confident than this")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("explain", help="Grad-CAM heat maps and a t-SNE plot of a trained model (PNG)")
+    _add_model_source(p, "<model>_<dataset> when it exists, else <model>_fer2013")
+    _add_data(p)
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for grad_cam.png and tsne.png")
+    p.add_argument("--samples", type=_positive_int, default=16, help="faces in the Grad-CAM grid (drawn from every class)")
+    p.add_argument("--tsne-samples", type=_count, default=1000, help="samples in the t-SNE plot (0: no t-SNE)")
+    p.add_argument("--layer", default=None, help="the feature map for Grad-CAM (default: the last 4-D layer before the head)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sample draws and t-SNE")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_explain)
     return parser
 
 

@@ -50,8 +50,8 @@ def classification_metrics(labels, probabilities, class_names):
         "mean_class_accuracy": float(per_class[support > 0].mean()),
     }
     for average in ("macro", "weighted"):
-        precision, recall, f1, _ = precision_recall_fscore_support(
-            labels, predicted, labels=classes, average=average, zero_division=0
+        precision, recall, f1, _ = precision_recall_fscore_support(  # over the classes that occur (sklearn's default)
+            labels, predicted, average=average, zero_division=0
         )
         metrics.update({f"{average}_precision": float(precision), f"{average}_recall": float(recall), f"{average}_f1": float(f1)})
     metrics["per_class_accuracy"] = {name: float(a) for name, a in zip(class_names, per_class)}

@@ -23,6 +23,10 @@ before detection, which adds the larger windows; stage thresholds are lowered fr
 (docs/architectures.md, "Faces and MrCAR regions", has the measurements). Images are sent to
 MTCNN in batches (`batch_size`), which is ~20x faster per image than one at a time.
 
+Photos (`detect_faces`): every face of each image, with mtcnn's own stage thresholds (0.6, 0.7,
+0.8), a minimum confidence and large images shrunk for detection (`PHOTO_DEFAULTS`); an image
+without a face gives an empty result (no template fallback). `fer-keras predict` uses it.
+
 Alignment is the least-squares similarity (rotation, uniform scale, translation; no reflection)
 taking the five landmarks onto `TEMPLATE` at the output size. Region geometry is in
 `REGION_GEOMETRY`, in units of the template's inter-ocular distance, see `region_matrices`.
@@ -343,6 +347,124 @@ def detect_landmarks(
     return FaceLandmarks(boxes, landmarks, confidences, found, sizes, rejected=rejected, settings=settings)
 
 
+# Settings for photos (any number of faces, possibly none): mtcnn's own stage thresholds, and only
+# detections at least `min_confidence` confident are kept.
+PHOTO_DEFAULTS = {
+    "pad": 0.15,
+    "min_face_size": 20,
+    "scale_factor": 0.709,
+    "thresholds": (0.6, 0.7, 0.8),
+    "min_confidence": 0.9,
+    "max_side": 1280,
+}
+
+
+def detect_faces(
+    images,
+    batch_size=16,
+    pad=PHOTO_DEFAULTS["pad"],
+    min_face_size=PHOTO_DEFAULTS["min_face_size"],
+    scale_factor=PHOTO_DEFAULTS["scale_factor"],
+    thresholds=PHOTO_DEFAULTS["thresholds"],
+    min_confidence=PHOTO_DEFAULTS["min_confidence"],
+    max_side=PHOTO_DEFAULTS["max_side"],
+    plausible_only=True,
+    device="CPU:0",
+):
+    """MTCNN on photos: every face of each image (not only the best one, as `detect_landmarks`).
+
+    Args:
+        images: one (H, W, C) uint8 image (C = 1 or 3, RGB), a list of them (any sizes) or an
+            (N, H, W, C) uint8 array.
+        batch_size: images of one size per MTCNN call.
+        pad: black border added on every side before detection, as a fraction of the short side
+            (lets MTCNN find a face that fills the frame).
+        min_face_size, scale_factor, thresholds: MTCNN's (see `detect_landmarks`).
+        min_confidence: detections less confident than this are dropped.
+        max_side: images whose long side is larger are shrunk to it for detection (coordinates
+            are given in the original image's pixels); None: never.
+        plausible_only: drop detections with implausible landmarks (eyes not left-to-right above
+            the mouth); counted in `rejected`.
+        device: TensorFlow device for MTCNN.
+
+    Returns:
+        For one image, a FaceLandmarks with one row per face (most confident first; empty when
+        there is none), boxes x1, y1, x2, y2 and landmarks in the image's pixels, `found` all
+        True and `sizes` the image's (H, W) on every row. For several images, a list of them.
+    """
+    single = isinstance(images, np.ndarray) and images.ndim == 3
+    images = _check_images([images] if single else images)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    if not 0 <= float(pad) <= 2:
+        raise ValueError(f"pad: expected a fraction of the image side in [0, 2], got {pad!r}")
+    if len(tuple(thresholds)) != 3:
+        raise ValueError(f"thresholds: expected three values (P-Net, R-Net, O-Net), got {thresholds!r}")
+    if max_side is not None and max_side < 24:
+        raise ValueError(f"max_side: expected None or at least 24 pixels, got {max_side!r}")
+    settings = {"pad": float(pad), "min_face_size": float(min_face_size), "scale_factor": float(scale_factor),
+                "thresholds": tuple(float(t) for t in thresholds), "min_confidence": float(min_confidence)}
+    faces = [[] for _ in images]
+    rejected = [0] * len(images)
+    if len(images):
+        import cv2
+
+        detector = get_detector(device)
+        t_pnet, t_rnet, t_onet = settings["thresholds"]
+        groups = {}
+        for i, image in enumerate(images):
+            groups.setdefault(tuple(image.shape), []).append(i)
+        for (height, width, channels), members in groups.items():
+            shrink = 1.0 if max_side is None else min(1.0, float(max_side) / max(height, width))
+            small = (max(1, round(width * shrink)), max(1, round(height * shrink)))
+            short = min(small)
+            border = int(round(pad * short))
+            face_size = _pyramid_min_face_size(short + 2 * border, min_face_size, scale_factor)
+            pixels = (small[0] + 2 * border) * (small[1] + 2 * border)
+            step = max(1, min(int(batch_size), (1 << 22) // pixels))
+            for start in range(0, len(members), step):
+                chunk = members[start : start + step]
+                batch = []
+                for i in chunk:
+                    image = np.ascontiguousarray(images[i])
+                    rgb = np.repeat(image, 3, axis=-1) if channels == 1 else image
+                    if shrink < 1.0:
+                        rgb = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
+                    if border:
+                        rgb = cv2.copyMakeBorder(rgb, border, border, border, border, cv2.BORDER_CONSTANT, value=0)
+                    batch.append(rgb)
+                rows = np.asarray(detector.detect_faces(
+                    batch, fit_to_image=False, box_format="xyxy", output_type="numpy",
+                    min_face_size=face_size, scale_factor=scale_factor,
+                    threshold_pnet=t_pnet, threshold_rnet=t_rnet, threshold_onet=t_onet,
+                ))
+                if rows.ndim != 2 or rows.shape[1] < 16 or not len(rows):
+                    continue
+                rows = rows[np.argsort(-rows[:, 5], kind="stable")]
+                for row in rows:
+                    if row[5] < min_confidence:
+                        continue
+                    i = chunk[int(row[0])]
+                    points = (np.stack([row[6:11], row[11:16]], axis=-1) - border) / shrink
+                    if plausible_only and not _plausible(points):
+                        rejected[i] += 1
+                        continue
+                    faces[i].append(((row[1:5] - border) / shrink, points, row[5]))
+    results = []
+    for i, found in enumerate(faces):
+        k = len(found)
+        results.append(FaceLandmarks(
+            np.array([f[0] for f in found], np.float32).reshape(k, 4),
+            np.array([f[1] for f in found], np.float32).reshape(k, 5, 2),
+            np.array([f[2] for f in found], np.float32).reshape(k),
+            np.ones(k, bool),
+            np.tile(np.asarray(images[i].shape[:2], np.int64), (k, 1)),
+            rejected=rejected[i],
+            settings=dict(settings),
+        ))
+    return results[0] if single else results
+
+
 # ------------------------------------------------------------------------------------------ cache
 
 
@@ -602,11 +724,13 @@ __all__ = [
     "DETECTOR_DEFAULTS",
     "FaceLandmarks",
     "LANDMARK_NAMES",
+    "PHOTO_DEFAULTS",
     "REGIONS",
     "REGION_GEOMETRY",
     "TEMPLATE",
     "align_face",
     "alignment_matrix",
+    "detect_faces",
     "detect_landmarks",
     "get_detector",
     "landmarks_cache_file",

@@ -1,0 +1,510 @@
+"""Use a trained model: load it, turn faces into its inputs, evaluate it on a dataset split.
+
+    from fer_keras.inference import evaluate_model, load_run
+    model, recipe = load_run("runs/amdcnn_fer2013")             # best.keras and the run's recipe
+    result = evaluate_model(model, recipe, data="fer2013.csv.gz")   # the recipe's test split
+    result.metrics["accuracy"], result.probabilities.shape
+
+    from fer_keras.inference import load_model_weights
+    model = load_model_weights("amdcnn", "amdcnn.weights.h5")   # built from experiments/amdcnn_fer2013.yaml
+
+Faces from photos (`face_inputs`): each detected face is aligned with its five MTCNN landmarks
+(`fer_keras.data.faces.align_face`) to a square of the side the model's training images had
+(`face_side`: FER2013's 48, RAF-DB's 100, the recipe's resize, else the model's input size), in the
+model's channels, and then goes through the recipe's evaluation pipeline (centre crop or ten-crop
+to the input size, normalisation), exactly as the dataset images did. MrCAR gets its face, eyes and
+mouth crops (`fer_keras.data.faces.region_crops`) the same way.
+"""
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from fer_keras.data.errors import DatasetError
+from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
+
+RUN_MODEL_FILES = ("best.keras", "last.keras")
+
+# Side of the (square) face images each dataset's reader delivers by default: what `face_side`
+# aligns photos to before the pipeline crops them to the model's input.
+DATASET_FACE_SIDES = {"fer2013": 48, "ferplus": 48, "rafdb": 100, "expw": 100}
+
+TTA_CHOICES = ("none", "tencrop")
+
+
+class UsageError(ValueError):
+    """A wrong command-line argument (or its value); the message names the argument."""
+
+
+# ------------------------------------------------------------------------------------- loading
+
+
+def _import_models():
+    """Register fer_keras's layers and losses with Keras before a .keras file is read."""
+    import fer_keras.layers  # noqa: F401
+    import fer_keras.losses  # noqa: F401
+    import fer_keras.models  # noqa: F401
+
+
+def _load_keras_file(path, argument):
+    import keras
+
+    _import_models()
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except (ValueError, OSError, TypeError, KeyError) as err:
+        raise UsageError(f"{argument} {path}: cannot be loaded as a Keras model ({err})") from err
+    check_model(model, f"{argument} {path}")
+    return model
+
+
+def check_model(model, source="model"):
+    """Raise UsageError unless `model` is a fer_keras model (a dict output with "probabilities")."""
+    outputs = getattr(model, "output", None)
+    if not isinstance(outputs, dict) or "probabilities" not in outputs:
+        raise UsageError(f"{source}: not a fer_keras model (its outputs have no 'probabilities')")
+    return model
+
+
+def run_config(run_dir):
+    """The run's config.yaml as a dict (keys recipe, data, protocol, command, ...)."""
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise UsageError(f"--run {run}: no such run directory")
+    config = run / "config.yaml"
+    if not config.is_file():
+        raise UsageError(f"--run {run}: no config.yaml there (not a run directory written by `fer-keras train`)")
+    saved = yaml.safe_load(config.read_text()) or {}
+    if not isinstance(saved.get("recipe"), dict):
+        raise UsageError(f"--run {run}: config.yaml has no recipe")
+    return saved
+
+
+def load_run(run_dir):
+    """(model, recipe) of a run directory: best.keras (last.keras when the run saved no best) and
+    the resolved recipe from its config.yaml."""
+    run = Path(run_dir)
+    saved = run_config(run)
+    for name in RUN_MODEL_FILES:
+        if (run / name).is_file():
+            if name != RUN_MODEL_FILES[0]:
+                print(f"note: {run} has no {RUN_MODEL_FILES[0]}; using {name}", file=sys.stderr)
+            return _load_keras_file(run / name, "--run"), saved["recipe"]
+    raise UsageError(f"--run {run}: no {' or '.join(RUN_MODEL_FILES)} (the run has not finished training; "
+                     f"continue it with `fer-keras train --resume {run}`)")
+
+
+def model_recipe(name, dataset=None, recipe=None, overrides=()):
+    """The recipe a model name's weights are used with: `recipe` (a recipe name or .yaml file) when
+    given, else <name>_<dataset> when that recipe exists, else <name>_fer2013; then `overrides`."""
+    from fer_keras.recipes import MODELS, load_recipe
+
+    if name not in MODELS:
+        raise UsageError(f"--model {name!r}: unknown model; available: {', '.join(MODELS)}")
+    try:
+        if recipe is not None:
+            resolved = load_recipe(recipe, overrides=overrides)
+        else:
+            try:
+                resolved = load_recipe(name, dataset, overrides) if dataset else load_recipe(name, None, overrides)
+            except ValueError as err:
+                if not str(err).startswith("No recipe"):
+                    raise
+                resolved = load_recipe(name, None, overrides)
+    except ValueError as err:
+        raise UsageError(f"--recipe/--set: {err}") from err
+    if resolved["model"]["name"] != name:
+        raise UsageError(f"--recipe: the recipe is for {resolved['model']['name']!r}, not --model {name!r}")
+    return resolved
+
+
+def load_model_weights(name, weights_file, recipe=None, **options):
+    """Model `name` with the weights in `weights_file`.
+
+    A .keras file is loaded whole (its architecture included). Other files (.weights.h5) are
+    loaded into `build_model(name, ...)` with the input shape, class count and options of
+    `recipe` (a recipe dict; default: the model's FER2013 recipe), `options` overriding them.
+    """
+    from fer_keras.models import build_model
+
+    path = Path(weights_file)
+    if not path.is_file():
+        raise UsageError(f"--weights {path}: no such file")
+    if path.suffix == ".keras":
+        model = _load_keras_file(path, "--weights")
+        from fer_keras.recipes import MODELS
+
+        if name is not None and model.name in MODELS and model.name != name:
+            raise UsageError(f"--weights {path}: holds a {model.name} model, not --model {name}")
+        return model
+    recipe = recipe if recipe is not None else model_recipe(name)
+    section = recipe["model"]
+    settings = {**(section.get("options") or {}), **options}
+    try:
+        model = build_model(name, input_shape=section.get("input_shape"), num_classes=section.get("num_classes", 7), **settings)
+    except ValueError as err:
+        raise UsageError(f"--model {name}: {err}") from err
+    import warnings
+
+    def misfit(reason):
+        return UsageError(f"--weights {path}: does not fit {name} with input {tuple(model.inputs[0].shape[1:])}, "
+                          f"{section.get('num_classes', 7)} classes and options {settings} ({reason}); "
+                          "name the recipe they were trained with (--recipe, --set)")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(path)
+        except (ValueError, KeyError, OSError, TypeError) as err:
+            raise misfit(str(err).strip().splitlines()[0]) from err
+    skipped = [str(w.message) for w in caught if "freshly-initialized" in str(w.message)]
+    if skipped:  # Keras loaded part of the file and left other layers as initialised
+        raise misfit(skipped[0].split(":")[0])
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return model
+
+
+@dataclass
+class Trained:
+    """A loaded model with what using it needs: its recipe, where it came from, class names and,
+    for a run, the data path it was trained on."""
+
+    model: object
+    recipe: dict
+    source: str
+    class_names: tuple
+    data: str = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def name(self):
+        return self.recipe["model"]["name"]
+
+
+def num_outputs(model):
+    return int(model.output["probabilities"].shape[-1])
+
+
+def class_names_for(model, run_dir=None):
+    """Class names of the model's outputs: the run's (metrics.json) when they fit, else the
+    canonical seven (eight with contempt), else class_0, class_1, ..."""
+    import json
+
+    k = num_outputs(model)
+    if run_dir is not None:
+        metrics = Path(run_dir) / "metrics.json"
+        try:
+            names = json.loads(metrics.read_text())["validation"]["single"]["class_names"]
+            if len(names) == k:
+                return tuple(names)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    if k == len(CLASS_NAMES):
+        return CLASS_NAMES
+    if k == len(CLASS_NAMES_CONTEMPT):
+        return CLASS_NAMES_CONTEMPT
+    return tuple(f"class_{i}" for i in range(k))
+
+
+def load_trained(run=None, model=None, weights=None, dataset=None, recipe=None, overrides=()):
+    """A Trained from either a run directory or a model name and weights file (see `load_run`,
+    `load_model_weights`, `model_recipe`). Errors are UsageErrors naming the argument."""
+    if run is not None and (model is not None or weights is not None):
+        raise UsageError("give either --run RUN or --model NAME --weights FILE, not both")
+    if run is not None:
+        if recipe is not None or overrides:
+            raise UsageError("--recipe and --set apply to --model/--weights; a run uses its own recipe")
+        loaded, resolved = load_run(run)
+        data = run_config(run).get("data")
+        return Trained(loaded, resolved, f"run {run}", class_names_for(loaded, run), data)
+    if weights is None:
+        if model is not None:
+            raise UsageError(f"--model {model}: give its weights with --weights FILE (or use --run RUN)")
+        raise UsageError("no model: give --run RUN (a training run) or --model NAME --weights FILE "
+                         "(a bundled pretrained model is not available yet)")
+    if model is None:
+        if Path(weights).suffix != ".keras":
+            raise UsageError(f"--weights {weights}: a weights-only file needs --model NAME (amdcnn, lban, mifad_net, mrcar)")
+        loaded = load_model_weights(None, weights)
+        from fer_keras.recipes import MODELS
+
+        if loaded.name not in MODELS:
+            raise UsageError(f"--weights {weights}: holds model {loaded.name!r}; "
+                             "say which fer_keras model it is with --model NAME")
+        model = loaded.name
+        resolved = _fit_recipe(model_recipe(model, dataset, recipe, overrides), loaded, weights)
+    else:
+        resolved = model_recipe(model, dataset, recipe, overrides)
+        loaded = load_model_weights(model, weights, resolved)
+        resolved = _fit_recipe(resolved, loaded, weights)
+    return Trained(loaded, resolved, f"{model} weights {weights}", class_names_for(loaded))
+
+
+def _fit_recipe(recipe, model, source):
+    """The recipe with its input shape (pipeline.input_size, channels) set to what `model` takes
+    (a whole .keras model may have been trained at another input than its recipe names)."""
+    import copy
+
+    shape = list(input_shape(model))
+    if list(recipe["model"].get("input_shape") or []) == shape:
+        return recipe
+    print(f"note: {source} takes {tuple(shape)} inputs; the recipe's pipeline is set to that size", file=sys.stderr)
+    recipe = copy.deepcopy(recipe)
+    recipe["model"]["input_shape"] = shape
+    recipe["pipeline"]["input_size"] = shape[:2]
+    recipe["pipeline"]["channels"] = shape[2]
+    resize = recipe["pipeline"].get("resize")
+    if resize and (resize[0] < shape[0] or resize[1] < shape[1]):
+        recipe["pipeline"]["resize"] = shape[:2]
+    return recipe
+
+
+def default_data(trained, dataset=None, data=None):
+    """`data`, else the run's data path when `dataset` is the run's dataset (or not given)."""
+    if data is not None:
+        return data
+    if dataset is None or dataset == trained.recipe["data"]["dataset"]:
+        return trained.data
+    return None
+
+
+# ------------------------------------------------------------------------------------ geometry
+
+
+def model_inputs(model):
+    """{input name: (H, W, C)}; for a single-input model the one name is "image" (or its own)."""
+    structure = model.input
+    if isinstance(structure, dict):
+        return {name: tuple(int(d) for d in tensor.shape[1:]) for name, tensor in structure.items()}
+    tensor = structure[0] if isinstance(structure, (list, tuple)) else structure
+    return {getattr(tensor, "name", "image") or "image": tuple(int(d) for d in tensor.shape[1:])}
+
+
+def uses_regions(model):
+    """Whether the model takes MrCAR's {"face", "eyes", "mouth"} inputs."""
+    return isinstance(model.input, dict)
+
+
+def input_shape(model):
+    """(H, W, C) of the model's (first) image input."""
+    return next(iter(model_inputs(model).values()))
+
+
+def face_side(recipe, model):
+    """The side of the square aligned face a photo's face is warped to before the evaluation
+    pipeline crops it to the model's input: the recipe's pipeline.resize, else its reader's
+    image_size option, else the dataset's face size (DATASET_FACE_SIDES), else the input size."""
+    height, width = input_shape(model)[:2]
+    pipeline, data = recipe.get("pipeline") or {}, recipe.get("data") or {}
+    side = None
+    if pipeline.get("resize"):
+        side = max(pipeline["resize"])
+    elif (data.get("options") or {}).get("image_size"):
+        side = max(data["options"]["image_size"])
+    else:
+        side = DATASET_FACE_SIDES.get(data.get("dataset"))
+    return int(max(side or 0, height, width))
+
+
+def _to_channels(image, channels):
+    """(H, W, C) uint8 RGB or gray -> (H, W, channels)."""
+    import cv2
+
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.shape[-1] == channels:
+        return image
+    if channels == 1:
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)[..., None]
+    return np.repeat(image, 3, axis=-1)
+
+
+def face_inputs(image, landmarks, recipe, model):
+    """The uint8 inputs of the faces with `landmarks` ((K, 5, 2), or a FaceLandmarks) in `image`
+    ((H, W, C) uint8 RGB): an (K, side, side, C) array, or for MrCAR a dict of them ("face",
+    "eyes", "mouth"); side = `face_side`, C = the model's channels. Feed them to `classify`."""
+    from fer_keras.data.faces import REGIONS, align_face, region_crops
+
+    points = np.asarray(getattr(landmarks, "landmarks", landmarks), np.float64).reshape(-1, 5, 2)
+    side, channels = face_side(recipe, model), input_shape(model)[-1]
+    image = _to_channels(image, channels)
+    if uses_regions(model):
+        crops = [region_crops(image, p, side) for p in points]
+        return {region: np.stack([c[region] for c in crops]) if crops else np.zeros((0, side, side, channels), np.uint8)
+                for region in REGIONS}
+    faces = [align_face(image, p, side) for p in points]
+    return np.stack(faces) if faces else np.zeros((0, side, side, channels), np.uint8)
+
+
+def concat_inputs(parts):
+    """Concatenate a list of `face_inputs` results (arrays or dicts of arrays)."""
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    if isinstance(parts[0], dict):
+        return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    return np.concatenate(parts)
+
+
+def _count(inputs):
+    return 0 if inputs is None else len(next(iter(inputs.values()))) if isinstance(inputs, dict) else len(inputs)
+
+
+def eval_config(recipe, batch_size=None):
+    """The recipe's PipelineConfig for evaluation (no augmentation, no weights, one view)."""
+    from fer_keras.data.pipeline import PipelineConfig
+
+    options = {**(recipe.get("pipeline") or {}), "augmentation": None, "sample_weights": False, "tta": None}
+    if batch_size:
+        options["batch_size"] = int(batch_size)
+    return PipelineConfig.from_dict(options)
+
+
+def resolve_tta(tta, recipe):
+    """None or "tencrop": `tta` ("none", "tencrop") or, when None, the recipe's pipeline.tta."""
+    if tta is None:
+        return (recipe.get("pipeline") or {}).get("tta")
+    if tta not in TTA_CHOICES:
+        raise UsageError(f"--tta {tta!r}: choose from {', '.join(TTA_CHOICES)}")
+    return None if tta == "none" else tta
+
+
+def classify(model, recipe, inputs, batch_size=32, tta=None):
+    """(K, classes) probabilities of the uint8 `inputs` (from `face_inputs`) through the recipe's
+    evaluation pipeline; tta "tencrop" averages the ten views."""
+    from fer_keras.data.record import DatasetRecord
+    from fer_keras.evaluation import predict_probabilities
+
+    n = _count(inputs)
+    if not n:
+        return np.zeros((0, num_outputs(model)))
+    images = inputs["face"] if isinstance(inputs, dict) else inputs
+    record = DatasetRecord("faces", images, np.zeros(n, np.int64), tuple(range(num_outputs(model))))
+    config = eval_config(recipe, batch_size)
+    return predict_probabilities(model, record, config, inputs if isinstance(inputs, dict) else None, tta)
+
+
+# ---------------------------------------------------------------------------------- evaluation
+
+
+def _data_path(name, data):
+    if data is None:
+        if name != "fer2013":
+            raise UsageError(f"--data: dataset {name!r} needs --data PATH (only FER2013 has a bundled sample)")
+        from fer_keras.data.sample import sample_path
+
+        return sample_path()
+    if not Path(data).exists():
+        raise UsageError(f"--data {data}: no such file or folder")
+    return data
+
+
+def load_eval_record(recipe, dataset=None, data=None, split=None):
+    """(record, description) of the samples to evaluate on.
+
+    `split` names a split of the dataset ("all": every sample). Without one, the recipe's own
+    protocol decides (`fer_keras.training.load_splits`): its test split when the file has rows for
+    it (FER2013: PrivateTest), else its validation split (PublicTest; a stratified 20% of the
+    training split when there is none; the held-out fold of a k-fold recipe). A `dataset` other
+    than the recipe's is evaluated whole unless `split` is given.
+    """
+    from fer_keras.data import READERS, load_dataset
+    from fer_keras.training import load_splits
+
+    section = recipe["data"]
+    name = dataset or section["dataset"]
+    if name not in READERS:
+        raise UsageError(f"--dataset {name!r}: unknown dataset; available: {', '.join(sorted(READERS))}")
+    same = name == section["dataset"]
+    options = dict(section.get("options") or {}) if same else {}
+    path = _data_path(name, data)
+    if split is not None:
+        try:
+            record = load_dataset(name, path, split=None if split == "all" else split, **options)
+        except DatasetError as err:
+            raise UsageError(f"--split {split}: {err}") from err
+        if not len(record):
+            raise UsageError(f"--split {split}: {path} has no {name} samples in split {split!r}")
+        return record, split
+    if not same:
+        try:
+            record = load_dataset(name, path, **options)
+        except DatasetError as err:
+            raise UsageError(f"--data {path}: {err}") from err
+        return record, "all"
+    try:
+        _, validation, test, protocol = load_splits(recipe, path)
+    except DatasetError as err:
+        raise UsageError(f"--data {path}: {err}") from err
+    if test is not None:
+        return test, f"{test.split} (test split)"
+    return validation, f"{validation.split} (validation split; {protocol})"
+
+
+@dataclass
+class Evaluation:
+    """What `evaluate_model` returns: the metrics dict, the (N, classes) probabilities, the record
+    and the split evaluated, the test-time augmentation used."""
+
+    metrics: dict
+    probabilities: np.ndarray
+    record: object
+    split: str
+    tta: str = None
+
+
+def evaluate_model(model, recipe, dataset=None, data=None, split=None, tta=None, batch_size=None):
+    """`classification_metrics` of `model` on the split chosen by `load_eval_record`, through the
+    recipe's evaluation pipeline (MrCAR: its region crops from cached MTCNN landmarks). `tta`:
+    "none", "tencrop" or None for the recipe's."""
+    from fer_keras.evaluation import classification_metrics, predict_probabilities
+    from fer_keras.training import region_inputs
+
+    tta = resolve_tta(tta, recipe)
+    record, description = load_eval_record(recipe, dataset, data, split)
+    k = num_outputs(model)
+    if len(record.class_names) != k:
+        raise UsageError(f"--dataset {record.name}: has {len(record.class_names)} classes ({', '.join(record.class_names)}) "
+                         f"but the model predicts {k}")
+    config = eval_config(recipe, batch_size)
+    if config.input_size is None:
+        from dataclasses import replace
+
+        config = replace(config, input_size=input_shape(model)[:2])
+    inputs = region_inputs(record, config.input_size, True) if uses_regions(model) else None
+    try:
+        probabilities = predict_probabilities(model, record, config, inputs, tta)
+    except ValueError as err:
+        raise UsageError(f"--data {record.source}: the images do not fit the model's pipeline ({err})") from err
+    metrics = classification_metrics(record.labels, probabilities, record.class_names)
+    return Evaluation(metrics, probabilities, record, description, tta)
+
+
+__all__ = [
+    "DATASET_FACE_SIDES",
+    "Evaluation",
+    "Trained",
+    "UsageError",
+    "class_names_for",
+    "classify",
+    "concat_inputs",
+    "default_data",
+    "eval_config",
+    "evaluate_model",
+    "face_inputs",
+    "face_side",
+    "input_shape",
+    "load_eval_record",
+    "load_model_weights",
+    "load_run",
+    "load_trained",
+    "model_inputs",
+    "model_recipe",
+    "resolve_tta",
+    "run_config",
+    "uses_regions",
+]

@@ -1,0 +1,296 @@
+"""`fer-keras predict`: find every face in photos and videos and classify its expression.
+
+    from fer_keras.inference import load_trained
+    from fer_keras.predict import FacePredictor, predict_paths
+    predictor = FacePredictor(load_trained(run="runs/amdcnn_fer2013"))
+    entries = predict_paths(predictor, ["photo.jpg", "holiday/", "clip.mp4"], out="annotated")
+
+Each photo (and each analysed video frame) goes through MTCNN (`fer_keras.data.faces.detect_faces`:
+every face, not only the best one); each face is aligned with its five landmarks to the model's
+input (`fer_keras.inference.face_inputs`, MrCAR: its three region crops) and all faces of a batch of
+images are classified in one call. An entry per image or frame:
+
+    {"file": "photo.jpg", "frame": null, "faces": [{"box": [x1, y1, x2, y2], "detection_confidence": 0.99,
+     "landmarks": {"left_eye": [x, y], ...}, "emotion": "happy", "probability": 0.93,
+     "probabilities": {"angry": 0.01, ...}}]}
+
+An image without a face gives "faces": []; an unreadable file gives "error". With `out`, annotated
+copies (boxes, label and probability, drawn with OpenCV) are written there, and for a video an
+annotated video (frames between analysed ones carry the last analysed frame's boxes).
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras.data.faces import LANDMARK_NAMES
+from fer_keras.data.folder import IMAGE_SUFFIXES as FOLDER_IMAGE_SUFFIXES
+from fer_keras.inference import UsageError, classify, concat_inputs, face_inputs, resolve_tta
+
+IMAGE_SUFFIXES = frozenset(FOLDER_IMAGE_SUFFIXES | {".webp"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
+# One colour (BGR) per class index, for boxes and labels.
+PALETTE = [(60, 60, 230), (60, 160, 60), (170, 60, 170), (40, 200, 250), (220, 130, 40), (230, 230, 60), (180, 180, 180),
+           (120, 80, 200), (80, 200, 160), (200, 100, 120)]
+
+
+def is_video(path):
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def collect_inputs(paths):
+    """The files to analyse: each file as given, each folder's image and video files (sorted, not
+    recursive). A missing path or a folder without such files raises UsageError."""
+    files = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
+                           and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+            if not found:
+                raise UsageError(f"INPUT {path}: no image or video files in this folder "
+                                 f"({', '.join(sorted(IMAGE_SUFFIXES | VIDEO_SUFFIXES))})")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UsageError(f"INPUT {path}: no such file or folder")
+    return files
+
+
+def read_image(path):
+    """(H, W, 3) uint8 RGB, or None when the file cannot be read as an image."""
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class FacePredictor:
+    """Detect, align and classify the faces of RGB images with a loaded model (a
+    `fer_keras.inference.Trained`). `tta`: "none", "tencrop" or None (the recipe's)."""
+
+    def __init__(self, trained, batch_size=32, tta=None, detector_options=None):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise UsageError(f"--batch-size {batch_size!r}: expected a positive integer")
+        self.trained = trained
+        self.batch_size = batch_size
+        self.tta = resolve_tta(tta, trained.recipe)
+        self.detector_options = dict(detector_options or {})
+
+    @property
+    def class_names(self):
+        return self.trained.class_names
+
+    def predict_images(self, images):
+        """For each (H, W, 3) uint8 RGB image: (FaceLandmarks of its faces, (K, classes) probabilities)."""
+        from fer_keras.data.faces import detect_faces
+
+        if not images:
+            return []
+        marks = detect_faces(list(images), batch_size=self.batch_size, **self.detector_options)
+        model, recipe = self.trained.model, self.trained.recipe
+        parts = [face_inputs(image, m, recipe, model) if len(m) else None for image, m in zip(images, marks)]
+        probabilities = classify(model, recipe, concat_inputs(parts), self.batch_size, self.tta)
+        bounds = np.cumsum([0] + [len(m) for m in marks])
+        return [(m, probabilities[bounds[i] : bounds[i + 1]]) for i, m in enumerate(marks)]
+
+    def faces(self, marks, probabilities):
+        """The JSON-ready face dicts of one image."""
+        names = self.class_names
+        faces = []
+        for box, points, confidence, probs in zip(marks.boxes, marks.landmarks, marks.confidences, probabilities):
+            top = int(np.argmax(probs))
+            faces.append({
+                "box": [round(float(v), 1) for v in box],
+                "detection_confidence": round(float(confidence), 4),
+                "landmarks": {name: [round(float(x), 1), round(float(y), 1)] for name, (x, y) in zip(LANDMARK_NAMES, points)},
+                "emotion": names[top],
+                "probability": float(probs[top]),
+                "probabilities": {name: float(p) for name, p in zip(names, probs)},
+            })
+        return faces
+
+
+def annotate(image_bgr, faces, class_names):
+    """A copy of `image_bgr` with each face's box and "emotion probability" label drawn."""
+    import cv2
+
+    out = image_bgr.copy()
+    height, width = out.shape[:2]
+    thickness = max(1, round(min(height, width) / 300))
+    scale = max(0.4, min(height, width) / 800)
+    for face in faces:
+        x1, y1, x2, y2 = (int(round(v)) for v in face["box"])
+        x1, y1 = max(0, min(x1, width - 1)), max(0, min(y1, height - 1))
+        x2, y2 = max(0, min(x2, width - 1)), max(0, min(y2, height - 1))
+        index = list(class_names).index(face["emotion"]) if face["emotion"] in class_names else 0
+        color = PALETTE[index % len(PALETTE)]
+        cv2.rectangle(out, (x1, y1), (x2, y2), color, thickness)
+        label = f"{face['emotion']} {face['probability']:.2f}"
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+        top = y1 - th - base - 2 if y1 - th - base - 2 >= 0 else min(y2 + 1, height - th - base - 2)
+        top = max(0, top)
+        cv2.rectangle(out, (x1, top), (min(width - 1, x1 + tw + 4), top + th + base + 2), color, -1)
+        cv2.putText(out, label, (x1 + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness, cv2.LINE_AA)
+    return out
+
+
+class _OutputNames:
+    """Unique output paths in `folder` for input files (same name twice: name_2, name_3, ...)."""
+
+    def __init__(self, folder):
+        self.folder, self.used = Path(folder), set()
+
+    def __call__(self, path, suffix=None):
+        path = Path(path)
+        suffix = suffix or path.suffix
+        candidate, k = self.folder / f"{path.stem}{suffix}", 1
+        while candidate in self.used:
+            k += 1
+            candidate = self.folder / f"{path.stem}_{k}{suffix}"
+        self.used.add(candidate)
+        return candidate
+
+
+def predict_paths(predictor, paths, out=None, every=1, emit=None):
+    """Analyse the files and folders in `paths` (see `collect_inputs`); returns the entries (also
+    passed one by one, in input order, to `emit`). `out`: folder for annotated images and videos.
+    `every`: analyse every n-th video frame."""
+    import cv2
+
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise UsageError(f"--every {every!r}: expected a positive integer")
+    files = collect_inputs(paths)
+    names = None
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        names = _OutputNames(out)
+    entries = []
+
+    def report(entry):
+        entries.append(entry)
+        if emit is not None:
+            emit(entry)
+
+    chunk = []
+
+    def flush_images():
+        readable = []
+        for path in chunk:
+            image = read_image(path)
+            if image is None:
+                report({"file": str(path), "frame": None, "error": "cannot be read as an image"})
+            else:
+                readable.append((path, image))
+        results = predictor.predict_images([image for _, image in readable])
+        for (path, image), (marks, probabilities) in zip(readable, results):
+            entry = {"file": str(path), "frame": None, "faces": predictor.faces(marks, probabilities)}
+            if names is not None:
+                target = names(path)
+                annotated = annotate(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), entry["faces"], predictor.class_names)
+                if not cv2.imwrite(str(target), annotated):
+                    target = names(path, ".png")
+                    cv2.imwrite(str(target), annotated)
+                entry["annotated"] = str(target)
+            report(entry)
+        chunk.clear()
+
+    for path in files:
+        if is_video(path):
+            flush_images()
+            _predict_video(predictor, path, names, every, report)
+        else:
+            chunk.append(path)
+            if len(chunk) >= predictor.batch_size:
+                flush_images()
+    flush_images()
+    return entries
+
+
+def _predict_video(predictor, path, names, every, report):
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        report({"file": str(path), "frame": None, "error": "cannot be opened as a video"})
+        return
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    writer, target = None, None
+    pending = []  # (frame index, BGR frame or None, analysed?)
+    last = []
+    keep_all = names is not None
+    stats = {"frames": 0, "analysed": 0, "with_faces": 0}
+
+    def flush():
+        nonlocal writer, target, last, keep_all
+        analysed = [(i, frame) for i, frame, flag in pending if flag]
+        results = predictor.predict_images([cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) for _, frame in analysed])
+        faces = {i: predictor.faces(m, p) for (i, _), (m, p) in zip(analysed, results)}
+        for i, frame, flag in pending:
+            if flag:
+                last = faces[i]
+                stats["analysed"] += 1
+                stats["with_faces"] += bool(last)
+                report({"file": str(path), "frame": i, "time": round(i / fps, 3), "faces": last})
+            if keep_all and frame is not None:
+                if writer is None:
+                    target = names(path, ".mp4")
+                    height, width = frame.shape[:2]
+                    writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+                    if not writer.isOpened():
+                        print(f"{path}: cannot write the annotated video {target}", file=sys.stderr)
+                        keep_all = False
+                        writer = None
+                        continue
+                writer.write(annotate(frame, last, predictor.class_names))
+        pending.clear()
+
+    index = 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        flag = index % every == 0
+        pending.append((index, frame if (flag or keep_all) else None, flag))
+        index += 1
+        if sum(p[2] for p in pending) >= predictor.batch_size or len(pending) >= max(64, predictor.batch_size):
+            flush()
+    flush()
+    capture.release()
+    stats["frames"] = index
+    if writer is not None:
+        writer.release()
+    summary = {"file": str(path), "frame": None, "video": stats}
+    if target is not None and writer is not None:
+        summary["annotated"] = str(target)
+    report(summary)
+
+
+def format_entry(entry):
+    """The human-readable lines of one entry."""
+    where = entry["file"] + (f" frame {entry['frame']}" if entry.get("frame") is not None else "")
+    if "error" in entry:
+        return [f"{where}: {entry['error']}"]
+    if "video" in entry:
+        stats = entry["video"]
+        line = (f"{where}: {stats['frames']} frames, {stats['analysed']} analysed, "
+                f"faces in {stats['with_faces']}")
+        return [line + (f"; annotated video {entry['annotated']}" if entry.get("annotated") else "")]
+    faces = entry["faces"]
+    if not faces:
+        if entry.get("frame") is not None:
+            return []  # video frames without faces are counted in the video's summary line
+        return [f"{where}: no face found" + (f" (annotated copy {entry['annotated']})" if entry.get("annotated") else "")]
+    lines = []
+    for k, face in enumerate(faces, 1):
+        box = ",".join(str(int(round(v))) for v in face["box"])
+        probabilities = " ".join(f"{name} {p:.3f}" for name, p in face["probabilities"].items())
+        lines.append(f"{where} face {k}/{len(faces)}: box {box}  {face['emotion']} {face['probability']:.3f}  [{probabilities}]")
+    if entry.get("annotated"):
+        lines.append(f"{where}: annotated copy {entry['annotated']}")
+    return lines
+
+
+__all__ = ["FacePredictor", "annotate", "collect_inputs", "format_entry", "predict_paths", "read_image"]
