@@ -183,3 +183,14 @@ def test_mirrored_two_replica_and_mixed_precision_runs_on_cpu(tmp_path, rng):
     for run in ("mirrored", "mixed"):
         log = pd.read_csv(tmp_path / run / "log.csv")
         assert np.isfinite(log["loss"]).all() and np.isfinite(log["val_loss"]).all()
+
+
+def test_a_non_finite_loss_stops_before_the_epoch_is_saved():
+    from fer_keras.training import NonFiniteLossError, _stop_on_non_finite_loss
+
+    callback = _stop_on_non_finite_loss()
+    callback.on_epoch_begin(2)
+    callback.on_train_batch_end(0, {"loss": 1.5})
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(NonFiniteLossError, match=r"became (nan|inf) at epoch 3, batch 5"):
+            callback.on_train_batch_end(4, {"loss": bad})

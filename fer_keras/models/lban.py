@@ -134,7 +134,9 @@ def build_lban(
         # size equals its output channels (the paper: first LBSL 64 -> 128 with weight size 128).
         x = unit(x, filters, f"lbsl{index}", strides=2, weight_size=filters)
         x = local_binary_attention_block(x, filters, samplings, unit, encoder_decoder, name=f"lbab{index}")
-    x = keras.layers.ReLU(name="final_relu")(x)
+    # Residual attention networks end with BN-ReLU before pooling: the sum of residual branches
+    # is unnormalised, and the center-type losses act on the features computed from it.
+    x = keras.layers.ReLU(name="final_relu")(keras.layers.BatchNormalization(name="final_bn")(x))
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     x = keras.layers.Dropout(dropout, name="dropout1")(x)
     features = keras.layers.Dense(feature_dim, name="features")(x)
