@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from tests.augmentation_checks import ROTATION_CONFIG, assert_rotated_about_the_centre, rotation_probe
 from fer_keras.data import (
     DatasetRecord,
     PipelineConfig,
@@ -89,22 +90,8 @@ def test_an_epoch_stream_resumed_at_epoch_k_yields_what_the_full_stream_did(toy)
 
 
 def test_rotation_turns_about_the_centre_within_the_limit():
-    image = np.zeros((1, 45, 45, 1), np.uint8)
-    image[0, 22, 22] = 255  # centre
-    image[0, 22, 38] = 255  # 16 px right of it
-    record = record_of(np.repeat(image, 32, axis=0), np.zeros(32))
-    config = PipelineConfig(batch_size=32, normalization="none", augmentation={"horizontal_flip": False, "rotation": 30})
-    (x, _), = batches(make_dataset(record, config, True))
-    angles = []
-    for out in x[..., 0].copy():
-        assert out[22, 22] > 200  # the centre stays put
-        out[21:24, 21:24] = 0
-        ys, xs = np.nonzero(out > 20)
-        weights = out[ys, xs]
-        cy, cx = np.average(ys, weights=weights), np.average(xs, weights=weights)
-        assert np.hypot(cy - 22, cx - 22) == pytest.approx(16, abs=0.6)
-        angles.append(np.degrees(np.arctan2(cy - 22, cx - 22)))
-    assert max(np.abs(angles)) <= 30.5 and np.std(angles) > 5
+    (x, _), = batches(make_dataset(rotation_probe(), ROTATION_CONFIG, True))
+    assert_rotated_about_the_centre(x)
 
 
 def test_flips_mirror_and_channels_and_normalisations(toy):
