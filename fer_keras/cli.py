@@ -5,11 +5,11 @@
     fer-keras summary MODEL [--input-shape H,W,C] [--json]   layers, parameters, MACs and FLOPs
     fer-keras train MODEL [--dataset D] [--data PATH] [--epochs N] [--out RUN] [--set k=v ...]
     fer-keras train --resume RUN                             continue an interrupted run
-    fer-keras evaluate (--run RUN | --model NAME --weights FILE) [--dataset D] [--data PATH] [--split S]
+    fer-keras evaluate (--run RUN | --pretrained NAME | --model NAME --weights FILE) [--dataset D] [--data PATH] [--split S]
                        [--tta none|tencrop] [--json] [--out DIR]   metrics of a trained model on a split
-    fer-keras predict INPUT... (--run RUN | --model NAME --weights FILE) [--json] [--out DIR]
+    fer-keras predict INPUT... [--run RUN | --pretrained NAME | --model NAME --weights FILE] [--json] [--out DIR]
                        [--batch-size N] [--every N]             emotions of every face in images / videos
-    fer-keras explain (--run RUN | --model NAME --weights FILE) [--dataset D] [--data PATH] [--split S]
+    fer-keras explain (--run RUN | --pretrained NAME | --model NAME --weights FILE) [--dataset D] [--data PATH] [--split S]
                        [--samples N] [--tsne-samples N] [--layer NAME] --out DIR   Grad-CAM and t-SNE PNGs
 """
 
@@ -121,8 +121,14 @@ def _trained(args):
     """The model the evaluate / predict / explain arguments name (UsageError otherwise)."""
     from fer_keras.inference import load_trained
 
+    pretrained = args.pretrained
+    if pretrained is None and getattr(args, "default_pretrained", False) and args.run is None \
+            and args.model is None and args.weights is None:
+        from fer_keras.models.pretrained import DEFAULT_PRETRAINED
+
+        pretrained = DEFAULT_PRETRAINED
     return load_trained(run=args.run, model=args.model, weights=args.weights, dataset=getattr(args, "dataset", None),
-                        recipe=args.recipe, overrides=list(args.set))
+                        recipe=args.recipe, overrides=list(args.set), pretrained=pretrained)
 
 
 def _usage_errors(command):
@@ -261,6 +267,8 @@ _count = _number(int, 0, None, "an integer >= 0")
 def _add_model_source(p, dataset_recipe):
     group = p.add_argument_group("model (one of)")
     group.add_argument("--run", default=None, help="a run directory from `fer-keras train` (best.keras and its recipe)")
+    group.add_argument("--pretrained", default=None, metavar="NAME",
+                       help="weights shipped in the package: amdcnn_fer2013 (AMDCNN trained on FER2013 Training)")
     group.add_argument("--model", default=None, choices=("amdcnn", "lban", "mifad_net", "mrcar"),
                        help="a model name, with --weights")
     group.add_argument("--weights", default=None, metavar="FILE",
@@ -327,7 +335,7 @@ def build_parser():
     p.add_argument("--every", type=_positive_int, default=1, metavar="N", help="analyse every N-th video frame")
     p.add_argument("--tta", choices=("none", "tencrop"), default=None, help="test-time augmentation (default: the recipe's)")
     p.add_argument("--min-confidence", type=_fraction, default=0.9, help="drop MTCNN detections less confident than this")
-    p.set_defaults(func=cmd_predict)
+    p.set_defaults(func=cmd_predict, default_pretrained=True)  # no model named: the bundled AMDCNN
 
     p = sub.add_parser("explain", help="Grad-CAM heat maps and a t-SNE plot of a trained model (PNG)")
     _add_model_source(p, "<model>_<dataset> when it exists, else <model>_fer2013")

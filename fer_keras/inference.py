@@ -210,11 +210,30 @@ def class_names_for(model, run_dir=None):
     return tuple(f"class_{i}" for i in range(k))
 
 
-def load_trained(run=None, model=None, weights=None, dataset=None, recipe=None, overrides=()):
-    """A Trained from either a run directory or a model name and weights file (see `load_run`,
-    `load_model_weights`, `model_recipe`). Errors are UsageErrors naming the argument."""
-    if run is not None and (model is not None or weights is not None):
-        raise UsageError("give either --run RUN or --model NAME --weights FILE, not both")
+def load_pretrained_trained(name):
+    """A Trained from the weights bundled in the package (`fer_keras.models.load_pretrained`)."""
+    from fer_keras.models.pretrained import PretrainedError, load_pretrained, pretrained_info
+
+    try:
+        info = pretrained_info(name)
+        model = load_pretrained(name)
+    except PretrainedError as err:
+        raise UsageError(f"--pretrained {name}: {err}") from err
+    return Trained(model, info["recipe"], f"pretrained {name}", tuple(info["class_names"]), extra={"pretrained": info})
+
+
+def load_trained(run=None, model=None, weights=None, dataset=None, recipe=None, overrides=(), pretrained=None):
+    """A Trained from a run directory, a model name and weights file, or a bundled pretrained name
+    (see `load_run`, `load_model_weights`, `model_recipe`, `load_pretrained_trained`). Errors are
+    UsageErrors naming the argument."""
+    sources = [flag for flag, value in (("--run", run), ("--pretrained", pretrained), ("--model/--weights", model or weights))
+               if value is not None]
+    if len(sources) > 1:
+        raise UsageError(f"give one of --run RUN, --pretrained NAME or --model NAME --weights FILE, not {' and '.join(sources)}")
+    if pretrained is not None:
+        if recipe is not None or overrides:
+            raise UsageError("--recipe and --set apply to --model/--weights; a pretrained model uses its own recipe")
+        return load_pretrained_trained(pretrained)
     if run is not None:
         if recipe is not None or overrides:
             raise UsageError("--recipe and --set apply to --model/--weights; a run uses its own recipe")
@@ -224,8 +243,8 @@ def load_trained(run=None, model=None, weights=None, dataset=None, recipe=None, 
     if weights is None:
         if model is not None:
             raise UsageError(f"--model {model}: give its weights with --weights FILE (or use --run RUN)")
-        raise UsageError("no model: give --run RUN (a training run) or --model NAME --weights FILE "
-                         "(a bundled pretrained model is not available yet)")
+        raise UsageError("no model: give --run RUN (a training run), --pretrained NAME (bundled weights, "
+                         "e.g. amdcnn_fer2013) or --model NAME --weights FILE")
     if model is None:
         if Path(weights).suffix != ".keras":
             raise UsageError(f"--weights {weights}: a weights-only file needs --model NAME (amdcnn, lban, mifad_net, mrcar)")

@@ -17,7 +17,8 @@ MODELS = ("amdcnn", "lban", "mifad_net", "mrcar")
 SECTIONS = ("model", "data", "pipeline", "loss", "optimizer", "schedule", "training")
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = (None, "epoch_step_decay")
-TRAINING_KEYS = ("epochs", "early_stopping_patience", "seed", "mixed_precision", "jit_compile", "distribute")
+TRAINING_KEYS = ("epochs", "early_stopping_patience", "seed", "mixed_precision", "jit_compile", "distribute",
+                 "time_limit_minutes")
 DATA_KEYS = ("dataset", "train", "validation", "test", "options", "regions", "folds")
 
 

@@ -53,6 +53,29 @@ def _stop_on_non_finite_loss():
     return StopOnNonFiniteLoss()
 
 
+def _stop_at_time_limit(minutes):
+    """Stop at the end of the last epoch that fits in `minutes` of training (Keras has no such
+    callback); the run then saves, evaluates and can be continued with --resume."""
+    import keras
+
+    class StopAtTimeLimit(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start, self.longest = time.perf_counter(), 0.0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            now = time.perf_counter()
+            self.longest = max(self.longest, now - self.epoch_start)
+            if now - self.start + self.longest > minutes * 60:
+                print(f"fer-keras: stopping after epoch {epoch + 1}: another epoch would pass "
+                      f"training.time_limit_minutes={minutes}", file=sys.stderr)
+                self.model.stop_training = True
+
+    return StopAtTimeLimit()
+
+
 def gpu_available():
     import keras
 
@@ -238,7 +261,10 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
 
     train_record, val_record, test_record, protocol = load_splits(recipe, data)
     config = PipelineConfig.from_dict({**recipe["pipeline"], "seed": seed})
-    if not resume:
+    if resume:  # experiments/publish.py writes these into command.txt after the first command
+        with open(run / "resumed.txt", "a") as handle:
+            handle.write((command or " ".join(sys.argv)) + "\n")
+    else:
         record = {"recipe": recipe, "data": None if data is None else str(data), "protocol": protocol,
                   "command": command or " ".join(sys.argv), "keras_backend": keras.backend.backend()}
         (run / "config.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
@@ -294,6 +320,8 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
         callbacks.append(keras.callbacks.TensorBoard(str(run / "tensorboard")))
     if settings.get("early_stopping_patience"):
         callbacks.append(keras.callbacks.EarlyStopping(MONITOR, patience=settings["early_stopping_patience"], mode="max"))
+    if settings.get("time_limit_minutes"):
+        callbacks.append(_stop_at_time_limit(float(settings["time_limit_minutes"])))
     callbacks += extra_callbacks
     start = time.perf_counter()
     try:

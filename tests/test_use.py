@@ -276,7 +276,9 @@ def test_grad_cam_reaches_into_mrcars_face_branch():
     (["evaluate", "--model", "amdcnn"], "--weights"),
     (["evaluate", "--model", "amdcnn", "--weights", "{tmp}/missing.weights.h5"], "--weights"),
     (["evaluate", "--run", "{run}", "--model", "amdcnn", "--weights", "w.h5"], "--run"),
-    (["predict", "{tmp}/photo.png"], "--run"),
+    (["predict", "{tmp}/photo.png", "--pretrained", "nosuch"], "--pretrained"),
+    (["evaluate"], "--pretrained"),
+    (["evaluate", "--run", "{run}", "--pretrained", "amdcnn_fer2013"], "--pretrained"),
     (["predict", "{tmp}/missing.png", "--run", "{run}"], "INPUT"),
     (["explain", "--run", "{run}", "--out", "{tmp}/x", "--layer", "nosuch"], "--layer"),
 ])

@@ -3,6 +3,7 @@
     from fer_keras.models import build_model, available_models
     model = build_model("amdcnn")                      # the paper's FER2013 input, 7 classes
     model = build_model("lban", input_shape=(80, 80, 3), variant="lbcnn")
+    model = load_pretrained("amdcnn_fer2013")         # trained on FER2013, weights shipped in the package
 
 Every builder returns a Functional `keras.Model` whose outputs are a dict with "probabilities" plus
 what its paper's loss needs ("cosines", "<head>_cosine", "features"); `fer_keras.models.objectives`
@@ -14,6 +15,7 @@ from fer_keras.models.complexity import complexity, layer_table
 from fer_keras.models.lban import build_lban
 from fer_keras.models.mifad_net import build_mifad_net
 from fer_keras.models.mrcar import build_mrcar
+from fer_keras.models.pretrained import DEFAULT_PRETRAINED, available_pretrained, load_pretrained, pretrained_info
 
 BUILDERS = {
     "mifad_net": build_mifad_net,
@@ -58,4 +60,7 @@ def build_model(name, input_shape=None, num_classes=7, **options):
         raise ValueError(f"build_model({name!r}): {err}") from err
 
 
-__all__ = ["INPUT_SHAPES", "available_models", "build_model", "complexity", "layer_table"]
+__all__ = [
+    "DEFAULT_PRETRAINED", "INPUT_SHAPES", "available_models", "available_pretrained", "build_model", "complexity",
+    "layer_table", "load_pretrained", "pretrained_info",
+]

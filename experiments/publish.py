@@ -1,0 +1,99 @@
+"""Publish a finished training run: copy what it wrote into experiments/results/<name>/ and, with
+--bundle, ship its best weights inside the package as pretrained `<name>`.
+
+    python experiments/publish.py runs/amdcnn_fer2013 --name amdcnn_fer2013 [--bundle]
+    (make publish RUN=runs/amdcnn_fer2013 NAME=amdcnn_fer2013 [BUNDLE=1])
+
+experiments/results/<name>/ gets metrics.json, log.csv, confusion_matrix.png, curves.png,
+config.yaml (the resolved recipe, the data path and the command) and command.txt (the command
+that reproduces the run). --bundle stores the best weights as float16 in
+fer_keras/assets/pretrained/<name>.weights.npz, records its SHA-256 in the manifest, and checks
+that the float16 weights score within --max-drop accuracy of the run's own on its validation split
+(FER2013: PublicTest), writing both accuracies into the results directory as pretrained.json.
+"""
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_FILES = ("metrics.json", "log.csv", "confusion_matrix.png", "curves.png", "config.yaml")
+
+
+def publish(run, name, results=ROOT / "experiments" / "results"):
+    run, out = Path(run), Path(results) / name
+    missing = [f for f in RUN_FILES if not (run / f).is_file()]
+    if missing:
+        raise SystemExit(f"publish: {run} lacks {', '.join(missing)} (has the run finished?)")
+    out.mkdir(parents=True, exist_ok=True)
+    for file in RUN_FILES:
+        shutil.copyfile(run / file, out / file)
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    lines = [saved["command"]]
+    resumes = run / "resumed.txt"  # `fer-keras train --resume` appends its commands here
+    if resumes.is_file():
+        lines += resumes.read_text().split("\n")
+    (out / "command.txt").write_text("\n".join(line for line in lines if line.strip()) + "\n")
+    return out, saved
+
+
+def bundle(run, name, saved, out, max_drop):
+    from fer_keras.evaluation import classification_metrics, predict_probabilities
+    from fer_keras.inference import load_run
+    from fer_keras.models.pretrained import PRETRAINED_DIR, load_pretrained, register_pretrained, save_pretrained
+    from fer_keras.training import load_splits
+
+    model, recipe = load_run(run)
+    metrics = json.loads((Path(run) / "metrics.json").read_text())
+    _, validation, _, _ = load_splits(recipe, saved["data"])
+    header = {
+        "model": recipe["model"]["name"],
+        "input_shape": list(recipe["model"]["input_shape"]),
+        "num_classes": len(validation.class_names),
+        "options": recipe["model"].get("options") or {},
+        "class_names": list(validation.class_names),
+        "recipe": recipe,
+        "source": f"experiments/results/{name}",
+        "trained_on": f"{recipe['data']['dataset']} {recipe['data']['train']}",
+        "metrics": {"split": validation.split, "accuracy_float32": metrics["accuracy"],
+                    "macro_f1_float32": metrics["macro_f1"], "epochs": metrics["epochs_done"]},
+    }
+    path = PRETRAINED_DIR / f"{name}.weights.npz"
+    sha = save_pretrained(model, header, path)
+    register_pretrained(name, path, sha)
+    reloaded = load_pretrained(name)
+    probabilities = predict_probabilities(reloaded, validation, recipe["pipeline"])
+    check = classification_metrics(validation.labels, probabilities, validation.class_names)
+    report = {"name": name, "file": f"fer_keras/assets/pretrained/{path.name}", "sha256": sha, "bytes": path.stat().st_size,
+              "dtype": "float16", "split": validation.split, "samples": len(validation),
+              "accuracy_float32": metrics["accuracy"], "accuracy_float16": check["accuracy"],
+              "macro_f1_float32": metrics["macro_f1"], "macro_f1_float16": check["macro_f1"]}
+    (out / "pretrained.json").write_text(json.dumps(report, indent=2) + "\n")
+    drop = metrics["accuracy"] - check["accuracy"]
+    if drop > max_drop:
+        path.unlink()
+        raise SystemExit(f"publish: float16 weights lose {drop:.4f} accuracy on {validation.split} (> {max_drop}); not bundled")
+    print(f"bundled {path} ({path.stat().st_size / 1e6:.2f} MB, sha256 {sha}); {validation.split} accuracy "
+          f"float32 {metrics['accuracy']:.4f}, float16 {check['accuracy']:.4f}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", help="a finished run directory (fer-keras train --out)")
+    parser.add_argument("--name", required=True, help="the results / pretrained name, e.g. amdcnn_fer2013")
+    parser.add_argument("--bundle", action="store_true", help="also ship the best weights as pretrained NAME")
+    parser.add_argument("--max-drop", type=float, default=0.005, help="largest accuracy loss float16 may cost (0.005)")
+    args = parser.parse_args(argv)
+    out, saved = publish(args.run, args.name)
+    print(f"published {args.run} to {out}")
+    if args.bundle:
+        bundle(args.run, args.name, saved, out, args.max_drop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

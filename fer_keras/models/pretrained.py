@@ -1,0 +1,114 @@
+"""Pretrained weights that ship inside the package (no download).
+
+    from fer_keras.models import load_pretrained, available_pretrained
+    model = load_pretrained("amdcnn_fer2013")     # a ready keras.Model, float32
+    info = pretrained_info("amdcnn_fer2013")      # recipe, class names, metrics, where it came from
+
+Each entry is one `<name>.weights.npz` in fer_keras/assets/pretrained: the weights in float16 (in
+the order of `model.weights`) plus a JSON header (the model's builder arguments, the recipe it was
+trained with, class names, provenance and its PublicTest metrics). `manifest.json` beside them
+records each file's SHA-256, which `load_pretrained` checks before reading it.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "assets" / "pretrained"
+MANIFEST = PRETRAINED_DIR / "manifest.json"
+DEFAULT_PRETRAINED = "amdcnn_fer2013"
+_HEADER = "__header__"
+
+
+class PretrainedError(ValueError):
+    """A missing, unknown or corrupted pretrained entry; the message names it."""
+
+
+def _manifest():
+    return json.loads(MANIFEST.read_text()) if MANIFEST.is_file() else {}
+
+
+def available_pretrained():
+    """Names accepted by `load_pretrained`."""
+    return sorted(_manifest())
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verified_file(name):
+    entries = _manifest()
+    if name not in entries:
+        raise PretrainedError(f"no pretrained model {name!r}; available: {', '.join(sorted(entries)) or 'none'}")
+    path = PRETRAINED_DIR / entries[name]["file"]
+    if not path.is_file():
+        raise PretrainedError(f"pretrained {name!r}: {path} is missing from the installed package")
+    found = sha256_of(path)
+    if found != entries[name]["sha256"]:
+        raise PretrainedError(f"pretrained {name!r}: {path} has SHA-256 {found}, expected {entries[name]['sha256']} "
+                              "(the file is corrupted or was replaced; reinstall fer_keras)")
+    return path
+
+
+def _read(path):
+    with np.load(path, allow_pickle=False) as archive:
+        header = json.loads(bytes(archive[_HEADER]).decode("utf-8"))
+        weights = [archive[f"w{i:04d}"] for i in range(header["num_weights"])]
+    return header, weights
+
+
+def pretrained_info(name):
+    """The JSON header of a pretrained entry: model, input_shape, num_classes, options, class_names,
+    recipe, metrics, source."""
+    return _read(_verified_file(name))[0]
+
+
+def load_pretrained(name=DEFAULT_PRETRAINED):
+    """The pretrained model `name` (see `available_pretrained`), built by `build_model` and loaded
+    with the bundled weights (stored float16, loaded into the model's float32 variables)."""
+    from fer_keras.models import build_model
+
+    header, weights = _read(_verified_file(name))
+    model = build_model(header["model"], input_shape=header["input_shape"], num_classes=header["num_classes"],
+                        **header["options"])
+    if len(model.weights) != len(weights):
+        raise PretrainedError(f"pretrained {name!r}: {len(weights)} arrays for a model with {len(model.weights)} weights")
+    for variable, value in zip(model.weights, weights):
+        if tuple(variable.shape) != value.shape:
+            raise PretrainedError(f"pretrained {name!r}: {variable.path} has shape {tuple(variable.shape)}, "
+                                  f"the file holds {value.shape}")
+        variable.assign(value.astype(variable.dtype))
+    return model
+
+
+def save_pretrained(model, header, path, dtype="float16"):
+    """Write `model`'s weights (as `dtype`) and `header` (JSON-able; it must name model,
+    input_shape, num_classes, options) to `path`; returns the file's SHA-256."""
+    import keras
+
+    missing = {"model", "input_shape", "num_classes", "options"} - set(header)
+    if missing:
+        raise ValueError(f"save_pretrained: header lacks {sorted(missing)}")
+    arrays = {f"w{i:04d}": keras.ops.convert_to_numpy(v).astype(dtype) for i, v in enumerate(model.weights)}
+    header = {**header, "num_weights": len(arrays), "dtype": dtype, "weight_paths": [v.path for v in model.weights]}
+    arrays[_HEADER] = np.frombuffer(json.dumps(header).encode("utf-8"), np.uint8)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:  # np.savez_compressed(path) would append .npz to other names
+        np.savez_compressed(handle, **arrays)
+    return sha256_of(path)
+
+
+def register_pretrained(name, path, sha256):
+    """Record `path` (a file in PRETRAINED_DIR) and its SHA-256 as pretrained `name` in the manifest."""
+    entries = _manifest()
+    entries[name] = {"file": Path(path).name, "sha256": sha256}
+    MANIFEST.parent.mkdir(parents=True, exist_ok=True)
+    MANIFEST.write_text(json.dumps(dict(sorted(entries.items())), indent=2) + "\n")

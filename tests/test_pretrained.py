@@ -1,0 +1,169 @@
+"""Pretrained weights shipped in the package (fer_keras.models.pretrained), publishing a run
+(experiments/publish.py) and README's results table (experiments/results_table.py)."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fer_keras.models.pretrained as pretrained
+from fer_keras.cli import main
+from tests.test_use import REAL, on_canvas, run, run_cli, write_rgb  # noqa: F401 (fixtures)
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = "amdcnn_fer2013"
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """An empty pretrained store in tmp_path (the package's own is left alone)."""
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path / "pretrained")
+    monkeypatch.setattr(pretrained, "MANIFEST", tmp_path / "pretrained" / "manifest.json")
+    return tmp_path / "pretrained"
+
+
+def _small_amdcnn():
+    from fer_keras.models import build_model
+
+    return build_model("amdcnn", input_shape=(28, 28, 1), attention="cbam", num_aux=1)
+
+
+HEADER = {"model": "amdcnn", "input_shape": [28, 28, 1], "num_classes": 7, "options": {"attention": "cbam", "num_aux": 1},
+          "class_names": ["a", "b", "c", "d", "e", "f", "g"], "recipe": {}}
+
+
+def test_float16_round_trip_restores_every_weight_and_the_predictions(store, rng):
+    import keras
+
+    model = _small_amdcnn()
+    for variable in model.weights:  # non-trivial values everywhere, BN statistics included
+        variable.assign(rng.normal(0, 0.2, variable.shape).astype("float32") + (1.0 if "variance" in variable.path else 0.0))
+    path = store / "toy.weights.npz"
+    sha = pretrained.save_pretrained(model, HEADER, path)
+    pretrained.register_pretrained("toy", path, sha)
+    assert pretrained.available_pretrained() == ["toy"] and pretrained.sha256_of(path) == sha
+    loaded = pretrained.load_pretrained("toy")
+    for original, restored in zip(model.weights, loaded.weights):
+        expected = keras.ops.convert_to_numpy(original).astype(np.float16).astype(np.float32)
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(restored), expected)
+    x = rng.uniform(0, 1, (8, 28, 28, 1)).astype("float32")
+    before = keras.ops.convert_to_numpy(model(x, training=False)["probabilities"])
+    after = keras.ops.convert_to_numpy(loaded(x, training=False)["probabilities"])
+    assert np.abs(before - after).max() < 2e-2
+    assert pretrained.pretrained_info("toy")["class_names"] == HEADER["class_names"]
+
+
+def test_a_changed_file_or_unknown_name_is_refused_naming_it(store):
+    model = _small_amdcnn()
+    path = store / "toy.weights.npz"
+    pretrained.register_pretrained("toy", path, pretrained.save_pretrained(model, HEADER, path))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(pretrained.PretrainedError, match=r"toy.weights.npz has SHA-256 .* expected"):
+        pretrained.load_pretrained("toy")
+    with pytest.raises(pretrained.PretrainedError, match=r"no pretrained model 'nosuch'; available: toy"):
+        pretrained.load_pretrained("nosuch")
+    path.unlink()
+    with pytest.raises(pretrained.PretrainedError, match="missing from the installed package"):
+        pretrained.load_pretrained("toy")
+
+
+def test_publish_copies_the_run_and_bundles_weights_that_score_as_the_run(run, store, tmp_path):  # noqa: F811
+    publish = _script("publish")
+    run_dir, data = run
+    out, saved = publish.publish(run_dir, "toy_run", results=tmp_path / "results")
+    for name in ("metrics.json", "log.csv", "confusion_matrix.png", "curves.png", "config.yaml", "command.txt"):
+        assert (out / name).is_file(), name
+    assert (out / "command.txt").read_text().splitlines()[0] == saved["command"]
+    publish.bundle(run_dir, "toy_run", saved, out, max_drop=0.005)
+    report = json.loads((out / "pretrained.json").read_text())
+    assert report["sha256"] == pretrained.sha256_of(store / "toy_run.weights.npz")
+    assert abs(report["accuracy_float16"] - report["accuracy_float32"]) <= 0.005
+    info = pretrained.pretrained_info("toy_run")
+    assert info["trained_on"] == "folder train" and info["input_shape"] == [28, 28, 1]
+    with pytest.raises(SystemExit, match="lacks metrics.json"):
+        publish.publish(tmp_path, "empty", results=tmp_path / "results")
+
+
+# ----------------------------------------------------------------------- the bundled AMDCNN
+
+
+def _bundled_report():
+    path = ROOT / "experiments" / "results" / BUNDLED / "pretrained.json"
+    if BUNDLED not in pretrained.available_pretrained() or not path.is_file():
+        pytest.skip(f"no bundled {BUNDLED} yet")
+    return json.loads(path.read_text())
+
+
+def test_bundled_weights_match_their_published_record():
+    report = _bundled_report()
+    manifest = json.loads(pretrained.MANIFEST.read_text())[BUNDLED]
+    assert manifest["sha256"] == report["sha256"] == pretrained.sha256_of(pretrained.PRETRAINED_DIR / manifest["file"])
+    info = pretrained.pretrained_info(BUNDLED)
+    assert info["trained_on"] == "fer2013 Training" and info["recipe"]["data"]["validation"] == "PublicTest"
+    model = pretrained.load_pretrained(BUNDLED)
+    assert model.output["probabilities"].shape[-1] == 7 and tuple(model.input.shape[1:]) == (48, 48, 1)
+
+
+def test_evaluate_pretrained_reproduces_its_publictest_accuracy(capsys):
+    report = _bundled_report()
+    if not REAL.is_file():
+        pytest.skip(f"real FER2013 not found at {REAL} (set FER2013_CSV)")
+    code, out, err = run_cli(capsys, "evaluate", "--pretrained", BUNDLED, "--dataset", "fer2013", "--data", REAL, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["split"] == "PublicTest" and result["samples"] == report["samples"]  # the file has no PrivateTest
+    assert result["source"] == f"pretrained {BUNDLED}"
+    assert abs(result["accuracy"] - report["accuracy_float16"]) < 1e-3
+
+
+def test_predict_uses_the_bundled_model_when_none_is_named(tmp_path, capsys):
+    _bundled_report()
+    if not REAL.is_file():
+        pytest.skip(f"real FER2013 not found at {REAL} (set FER2013_CSV)")
+    from fer_keras.data import load_dataset
+
+    faces = load_dataset("fer2013", REAL, split="PublicTest").images[:1, :, :, 0]
+    photo = write_rgb(tmp_path / "photo.png", on_canvas(faces)[0])
+    code, out, err = run_cli(capsys, "predict", photo, "--json")
+    assert code == 0, err
+    default = json.loads(out)
+    code, out, err = run_cli(capsys, "predict", photo, "--pretrained", BUNDLED, "--json")
+    assert code == 0 and json.loads(out) == default
+    (face,) = default[0]["faces"]
+    assert abs(sum(face["probabilities"].values()) - 1) < 1e-3
+
+
+def test_the_wheel_ships_the_pretrained_weights(tmp_path):
+    _bundled_report()
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path),
+                    str(ROOT)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("fer_keras-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    manifest = json.loads(pretrained.MANIFEST.read_text())
+    assert "fer_keras/assets/pretrained/manifest.json" in names
+    for entry in manifest.values():
+        assert f"fer_keras/assets/pretrained/{entry['file']}" in names
+
+
+# ------------------------------------------------------------------------- the results table
+
+
+def test_readme_results_table_is_generated_from_the_committed_results():
+    table = _script("results_table")
+    assert table.main(["--check"]) == 0, "run python experiments/results_table.py"
+    for model in table.NAMES:
+        assert table.NAMES[model] in table.table()
