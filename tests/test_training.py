@@ -111,6 +111,19 @@ def test_a_run_learns_and_writes_every_artifact(tmp_path, rng):
         train(small_recipe(4), data=tmp_path / "data", out=run)
 
 
+@pytest.mark.slow
+def test_a_time_limit_ends_the_run_at_an_epoch_boundary_and_resume_goes_on(tmp_path, rng):
+    from fer_keras.training import train
+
+    write_learnable_folders(tmp_path / "data", {"train": 16, "val": 8}, rng)
+    recipe = small_recipe(5, ["training.time_limit_minutes=0.0001"])  # any epoch overruns it
+    first = train(recipe, data=tmp_path / "data", out=tmp_path / "run", verbose=0, command="first command")
+    assert first["epochs_done"] == 1 and (tmp_path / "run/best.keras").is_file()
+    second = train(None, out=tmp_path / "run", resume=True, verbose=0, command="resume command")
+    assert second["epochs_done"] == 2
+    assert (tmp_path / "run/resumed.txt").read_text() == "resume command\n"
+
+
 KILLED_RUN = textwrap.dedent("""
     import os, signal, sys
     import keras, tensorflow as tf
