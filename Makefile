@@ -15,7 +15,7 @@ SPLIT ?=
 TTA ?=
 IMAGE ?=
 
-.PHONY: help install test test-tensorflow test-jax complexity train resume evaluate predict sample publish results-table fer-baseline
+.PHONY: help install test test-tensorflow test-jax complexity train resume evaluate predict sample publish results-table fer-baseline benchmarks performance-table
 
 help:
 	@echo "make install   pip-install fer_keras (editable) with its test extras: TensorFlow, Keras 3, JAX (CPU), pytest, pytest-xdist"
@@ -29,7 +29,13 @@ help:
 	@echo "make publish RUN=runs/... NAME=amdcnn_fer2013 [BUNDLE=1]   copy a run to experiments/results/NAME (and ship its weights)"
 	@echo "make results-table            regenerate README's FER2013 results table from experiments/results"
 	@echo "make fer-baseline [DATA=path] [SPLIT=PublicTest]   the fer PyPI package's mini-Xception on FER2013 (own venv)"
+	@echo "make benchmarks [DATA=path]   every benchmark at full settings (~35 min on 2 idle CPU cores), then the README section"
+	@echo "make performance-table        regenerate README's performance section from benchmarks/results"
 	@echo "make sample DATA=fer2013.csv.gz   rewrite the bundled FER2013 sample"
+	@echo "make docker-build             the CUDA image fer-keras:VERSION (docker/Dockerfile; README, Docker)"
+	@echo "make docker-train MODEL=amdcnn DATA=/path/to/fer2013.csv [DATASET=...] [EPOCHS=n] [SET='k=v ...']"
+	@echo "               train in the image on all GPUs: DATA read-only at /data, ./runs at /work/runs"
+	@echo "make docker-test              the TensorFlow test suite inside the image (its test stage)"
 
 install:
 	$(PYTHON) -m pip install --upgrade pip
@@ -92,3 +98,41 @@ results-table:
 
 fer-baseline: .venv-fer/bin/python
 	.venv-fer/bin/python benchmarks/fer_package_baseline.py $(if $(DATA),--csv $(DATA)) $(if $(SPLIT),--split $(SPLIT))
+
+# Every benchmark with its full settings, on an otherwise idle machine (benchmarks/results/*.json),
+# then README's performance section and results table. inference.py needs fer: the .venv-fer venv.
+benchmarks: .venv-fer/bin/python
+	$(PYTHON) benchmarks/fer2013_load.py $(if $(DATA),--csv $(DATA))
+	$(PYTHON) benchmarks/data_pipeline.py $(if $(DATA),--csv $(DATA))
+	$(PYTHON) benchmarks/mtcnn_landmarks.py $(if $(DATA),--csv $(DATA))
+	$(PYTHON) benchmarks/mtcnn_dataset.py $(if $(DATA),--csv $(DATA))
+	$(MAKE) fer-baseline
+	.venv-fer/bin/python benchmarks/inference.py $(if $(DATA),--csv $(DATA))
+	$(PYTHON) benchmarks/performance_table.py
+	$(PYTHON) experiments/results_table.py
+
+performance-table:
+	$(PYTHON) benchmarks/performance_table.py
+
+# Docker (docker/Dockerfile; README, "Docker", whose commands tests/test_docker.py checks against
+# `make -n`). The image is tagged with fer_keras.__version__; DATA is mounted read-only at
+# /data/<its name>, ./runs at /work/runs, and the container runs as the caller's uid:gid.
+FER_KERAS_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' fer_keras/__init__.py)
+DOCKER_IMAGE ?= fer-keras:$(or $(FER_KERAS_VERSION),latest)
+DOCKER_DATA = /data/$(notdir $(abspath $(DATA)))
+
+.PHONY: docker-build docker-train docker-test
+
+docker-build:
+	docker build -f docker/Dockerfile --target runtime -t $(DOCKER_IMAGE) .
+
+docker-train:
+	mkdir -p runs
+	docker run --rm --gpus all --user "$$(id -u):$$(id -g)" -v "$$(pwd)/runs:/work/runs" \
+		$(if $(DATA),-v "$(abspath $(DATA)):$(DOCKER_DATA):ro") $(DOCKER_IMAGE) \
+		train $(MODEL) --dataset $(DATASET) $(if $(DATA),--data $(DOCKER_DATA)) --out runs/$(MODEL)_$(DATASET) \
+		$(if $(EPOCHS),--epochs $(EPOCHS)) $(foreach kv,$(SET),--set $(kv))
+
+docker-test:
+	docker build -f docker/Dockerfile --target test -t $(DOCKER_IMAGE)-test .
+	docker run --rm --entrypoint python $(DOCKER_IMAGE)-test -m pytest -n $(JOBS) tests
