@@ -11,6 +11,8 @@
                        [--batch-size N] [--every N]             emotions of every face in images / videos
     fer-keras explain (--run RUN | --pretrained NAME | --model NAME --weights FILE) [--dataset D] [--data PATH] [--split S]
                        [--samples N] [--tsne-samples N] [--layer NAME] --out DIR   Grad-CAM and t-SNE PNGs
+    fer-keras export (--run RUN | --pretrained NAME | --model NAME --weights FILE) --format savedmodel|tflite|onnx
+                       [--quantize float16|int8] [--calibration-data PATH] [--calibration-samples N] --out PATH [--json]
 """
 
 import argparse
@@ -244,6 +246,33 @@ def cmd_explain(args):
     return 0
 
 
+@_usage_errors("export")
+def cmd_export(args):
+    import contextlib
+
+    from fer_keras.export import check_arguments, export_model
+
+    calibration_given = args.calibration_data is not None or args.calibration_samples is not None
+    check_arguments(args.format, args.quantize, True if calibration_given else None)  # before loading the model
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
+        trained = _trained(args)
+        path, details = export_model(trained, args.format, args.out, quantize=args.quantize,
+                                     calibration=args.calibration_data, calibration_samples=args.calibration_samples)
+    if args.json:
+        print(json.dumps(details, indent=2))
+        return 0
+    inputs = ", ".join(f"{name} {tuple(shape)}" for name, shape in details["inputs"].items())
+    print(f"wrote {path}: {trained.name} ({trained.source}) as {args.format}"
+          f"{' ' + args.quantize if args.quantize else ''}, {details['size_bytes'] / 1e6:.2f} MB")
+    print(f"input {inputs} float32 in {details['input_range'].split(':')[0]} -> output 'probabilities' over "
+          f"{', '.join(details['class_names'])}")
+    if "calibration" in details:
+        where = details["calibration"]
+        print(f"int8 calibrated on {where['samples']} {where['split']} images of {where['data']}; "
+              f"{details['int8_ops']} of {details['ops']} ops int8, float32: {', '.join(details['float_layers']) or 'none'}")
+    return 0
+
+
 def _number(kind, low, high, expected):
     """An argparse type: `kind`(text) within [low, high], else an error saying `expected`."""
 
@@ -347,6 +376,24 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="seed of the sample draws and t-SNE")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("export", help="export a trained model for serving: SavedModel, TFLite (float32/float16/int8), ONNX")
+    _add_model_source(p, "<model>_fer2013")
+    p.add_argument("--format", required=True, choices=("savedmodel", "tflite", "onnx"),
+                   help="savedmodel: a TF Serving directory; tflite: a .tflite file; onnx: an .onnx file (tf2onnx). "
+                   "Each has one signature: the model's float32 input(s) in [0, 1] -> 'probabilities'")
+    p.add_argument("--quantize", default=None, choices=("float16", "int8"),
+                   help="TFLite only. float16: weights stored as float16; int8: weights and activations int8, "
+                   "calibrated on real training images (see --calibration-data), the class-score layers kept float32")
+    p.add_argument("--calibration-data", default=None, metavar="PATH",
+                   help="with --quantize int8: the dataset file or folder whose training split (the recipe's, e.g. "
+                   "FER2013 Training) calibrates int8; its images go through the recipe's evaluation pipeline "
+                   "(default: the run's data, else the bundled FER2013 sample of 560 Training rows)")
+    p.add_argument("--calibration-samples", type=_positive_int, default=None, metavar="N",
+                   help="with --quantize int8: images drawn (seeded) from that split (default 300)")
+    p.add_argument("--out", required=True, metavar="PATH", help="the SavedModel directory, or the .tflite / .onnx file")
+    p.add_argument("--json", action="store_true", help="print the export's details as JSON (and nothing else) on stdout")
+    p.set_defaults(func=cmd_export)
     return parser
 
 
