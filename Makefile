@@ -108,6 +108,7 @@ benchmarks: .venv-fer/bin/python
 	$(PYTHON) benchmarks/mtcnn_dataset.py $(if $(DATA),--csv $(DATA))
 	$(MAKE) fer-baseline
 	.venv-fer/bin/python benchmarks/inference.py $(if $(DATA),--csv $(DATA))
+	$(PYTHON) benchmarks/export_parity.py $(if $(DATA),--csv $(DATA))
 	$(PYTHON) benchmarks/performance_table.py
 	$(PYTHON) experiments/results_table.py
 

@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -123,7 +124,7 @@ def main():
         "source": str(args.csv),
         "results": rows,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, no GPU, {platform.python_implementation()} {platform.python_version()}",
-        "command": "python benchmarks/data_pipeline.py",
+        "command": " ".join(["python", "benchmarks/data_pipeline.py", *sys.argv[1:]]),
         "date": str(date.today()),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
