@@ -14,6 +14,7 @@ that the float16 weights score within --max-drop accuracy of the run's own on it
 
 import argparse
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -33,10 +34,12 @@ def publish(run, name, results=ROOT / "experiments" / "results"):
     for file in RUN_FILES:
         shutil.copyfile(run / file, out / file)
     saved = yaml.safe_load((run / "config.yaml").read_text())
-    lines = [saved["command"]]
+    from fer_keras.training import invoked_command
+
+    lines = [invoked_command(shlex.split(saved["command"]))]
     resumes = run / "resumed.txt"  # `fer-keras train --resume` appends its commands here
     if resumes.is_file():
-        lines += resumes.read_text().split("\n")
+        lines += [invoked_command(shlex.split(line)) for line in resumes.read_text().splitlines() if line.strip()]
     (out / "command.txt").write_text("\n".join(line for line in lines if line.strip()) + "\n")
     return out, saved
 

@@ -215,6 +215,17 @@ def _targets(training, config):
     return to_fit
 
 
+def invoked_command(argv=None):
+    """The command line that started this process, as a user would type it: `fer-keras ...` for
+    the console script or `python -m fer_keras` (whose argv[0] is an absolute path)."""
+    import shlex
+
+    argv = list(sys.argv if argv is None else argv)
+    if argv and (argv[0].endswith(("fer_keras/__main__.py", "/fer-keras")) or argv[0] == "fer-keras"):
+        argv[0] = "fer-keras"
+    return shlex.join(argv)
+
+
 def _completed_epochs(run):
     """Epochs finished by an earlier (interrupted) run, from Keras BackupAndRestore's metadata."""
     import json
@@ -263,10 +274,10 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
     config = PipelineConfig.from_dict({**recipe["pipeline"], "seed": seed})
     if resume:  # experiments/publish.py writes these into command.txt after the first command
         with open(run / "resumed.txt", "a") as handle:
-            handle.write((command or " ".join(sys.argv)) + "\n")
+            handle.write((command or invoked_command()) + "\n")
     else:
         record = {"recipe": recipe, "data": None if data is None else str(data), "protocol": protocol,
-                  "command": command or " ".join(sys.argv), "keras_backend": keras.backend.backend()}
+                  "command": command or invoked_command(), "keras_backend": keras.backend.backend()}
         (run / "config.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
     regions = recipe["data"].get("regions", False)
     inputs = {split: region_inputs(r, config.input_size, regions) for split, r in

@@ -6,8 +6,8 @@ Parity is measured on the first N_FACES FER2013 PublicTest images (set FER2013_C
 shared/data/fer2013/fer2013.csv.gz; skipped without it) through the recipe's evaluation pipeline.
 Each format is exported once per module.
 
-The bounds, against what was measured on the bundled interim AMDCNN (benchmarks/export_parity.py
-measures the whole split):
+The bounds, against what was measured on an earlier, less trained bundled AMDCNN (the closer its
+calls, the more int8 flips; benchmarks/export_parity.py measures the current one on the whole split):
 
 | artefact | measured (these 256 faces) | enforced |
 |---|---|---|
@@ -15,7 +15,7 @@ measures the whole split):
 | TFLite float16 | agreement 99.6%, max diff 0.0095, mean 0.0004, accuracy -0.4 points | agreement >= 98%, max diff < 0.05, mean < 0.002, accuracy within 2 points |
 | TFLite int8 (class-score layers float) | agreement 80.5%, 100% (30 of 30) where Keras' top-1 leads by >= 0.2; max diff 0.27, mean 0.018; accuracy +2.3 points | agreement >= 65%, >= 95% where Keras' top-1 leads by >= 0.2, max diff < 0.5, mean < 0.04, accuracy within 5 points |
 
-The int8 agreement is low overall because this interim model's predictions are close calls (its
+The int8 agreement is low overall because that model's predictions were close calls (its
 median top-1 lead over the first 1,024 PublicTest faces is 0.065), which any int8 rounding flips;
 where the model is confident int8 agrees. The same artefacts fed 0-255 pixels instead of [0, 1] (a wrong normalisation) agree on
 22-35% and miss their bounds (`test_the_bounds_catch_a_wrong_normalisation`).

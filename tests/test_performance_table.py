@@ -96,7 +96,7 @@ def test_section_from_a_synthetic_results_folder(tmp_path):
     assert "| 12 of 15 (80.0%) | 1 | 25 | 19.2 | 1.00× | 50.0% |" in row
     assert "MTCNN detection 120 ms" in text and "synthetic (no real photos)" in text
     # the other sections
-    assert "| LBAN-IL (batch 64, 40×40 crops) | 11,008 | 5.1 | 2,158× |" in lines
+    assert "| LBAN-IL (batch 64, 40×40 crops) | 11,008 | 5.1 | – | 2,158× |" in lines
     assert "| model | format | ms per image | accuracy drop |" in lines  # the nested value is left out
     assert "| amdcnn | int8 | 1.25 | 0.004 |" in lines
     # missing files: a line with the command, no failure
