@@ -167,28 +167,16 @@ def run_classifier(args):
 # ---------------------------------------------------------------------------- (b) end to end
 
 
-def on_canvas(faces, side=FACE_SIDE, margin=MARGIN):
-    """Faces (48x48 uint8) upscaled to side x side, side by side on a gray canvas (RGB uint8), and
-    their boxes x1, y1, x2, y2 (tests/test_use.py's `on_canvas`)."""
-    import cv2
-
-    canvas = np.full((side + 2 * margin, len(faces) * (side + margin) + margin, 3), CANVAS_GRAY, np.uint8)
-    boxes = []
-    for k, face in enumerate(faces):
-        x = margin + k * (side + margin)
-        canvas[margin : margin + side, x : x + side] = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)[..., None]
-        boxes.append((x, margin, x + side, margin + side))
-    return canvas, boxes
-
-
 def make_photos(record, count):
     """`count` photos: photo i holds one face when i is even, two when odd, taken in row order."""
+    from fer_keras.data.sample import faces_on_canvas
+
     photos, row = [], 0
     for i in range(count):
         k = 1 + i % 2
         if row + k > len(record):
             raise SystemExit(f"--photos {count}: needs more than the {len(record)} faces of {record.split}")
-        canvas, boxes = on_canvas(record.images[row : row + k, :, :, 0])
+        canvas, boxes = faces_on_canvas(record.images[row : row + k, :, :, 0], FACE_SIDE, MARGIN, CANVAS_GRAY)
         photos.append({"rgb": canvas, "bgr": np.ascontiguousarray(canvas[..., ::-1]), "boxes": boxes,
                        "labels": [int(v) for v in record.labels[row : row + k]], "rows": list(range(row, row + k))})
         row += k

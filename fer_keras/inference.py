@@ -212,11 +212,10 @@ def class_names_for(model, run_dir=None):
 
 def load_pretrained_trained(name):
     """A Trained from the weights bundled in the package (`fer_keras.models.load_pretrained`)."""
-    from fer_keras.models.pretrained import PretrainedError, load_pretrained, pretrained_info
+    from fer_keras.models.pretrained import PretrainedError, load_pretrained_with_info
 
     try:
-        info = pretrained_info(name)
-        model = load_pretrained(name)
+        model, info = load_pretrained_with_info(name)
     except PretrainedError as err:
         raise UsageError(f"--pretrained {name}: {err}") from err
     return Trained(model, info["recipe"], f"pretrained {name}", tuple(info["class_names"]), extra={"pretrained": info})

@@ -14,6 +14,7 @@ import yaml
 
 from fer_keras.cli import main
 from fer_keras.data.labels import CLASS_NAMES
+from fer_keras.data.sample import faces_on_canvas as on_canvas  # photos built from real faces
 from tests.test_training import small_recipe, write_learnable_folders
 
 REAL = Path(os.environ.get("FER2013_CSV", Path(__file__).resolve().parents[2] / "shared/data/fer2013/fer2013.csv.gz"))
@@ -39,19 +40,6 @@ def fer_faces():
     from fer_keras.data import load_dataset
 
     return load_dataset("fer2013", REAL, split="Training").images[:3, :, :, 0]
-
-
-def on_canvas(faces, side=192, margin=64):
-    """Faces upscaled to side x side, side by side on a gray canvas (RGB uint8); their boxes."""
-    import cv2
-
-    canvas = np.full((side + 2 * margin, len(faces) * (side + margin) + margin, 3), 128, np.uint8)
-    boxes = []
-    for k, face in enumerate(faces):
-        x = margin + k * (side + margin)
-        canvas[margin : margin + side, x : x + side] = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)[..., None]
-        boxes.append((x, margin, x + side, margin + side))
-    return canvas, boxes
 
 
 def write_rgb(path, image):

@@ -73,6 +73,11 @@ def pretrained_info(name):
 def load_pretrained(name=DEFAULT_PRETRAINED):
     """The pretrained model `name` (see `available_pretrained`), built by `build_model` and loaded
     with the bundled weights (stored float16, loaded into the model's float32 variables)."""
+    return load_pretrained_with_info(name)[0]
+
+
+def load_pretrained_with_info(name=DEFAULT_PRETRAINED):
+    """(model, header) of pretrained `name`, from one verified read of its file."""
     from fer_keras.models import build_model
 
     header, weights = _read(_verified_file(name))
@@ -85,7 +90,7 @@ def load_pretrained(name=DEFAULT_PRETRAINED):
             raise PretrainedError(f"pretrained {name!r}: {variable.path} has shape {tuple(variable.shape)}, "
                                   f"the file holds {value.shape}")
         variable.assign(value.astype(variable.dtype))
-    return model
+    return model, header
 
 
 def save_pretrained(model, header, path, dtype="float16"):
