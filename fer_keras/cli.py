@@ -4,7 +4,7 @@
     fer-keras layers [--json]                                list the reusable layers and losses
     fer-keras summary MODEL [--input-shape H,W,C] [--json]   layers, parameters, MACs and FLOPs
     fer-keras train MODEL [--dataset D] [--data PATH] [--epochs N] [--out RUN] [--set k=v ...]
-    fer-keras train --resume RUN                             continue an interrupted run
+    fer-keras train --resume RUN [--set training.time_limit_minutes=N]   continue an interrupted run
     fer-keras evaluate (--run RUN | --pretrained NAME | --model NAME --weights FILE) [--dataset D] [--data PATH] [--split S]
                        [--tta none|tencrop] [--json] [--out DIR]   metrics of a trained model on a split
     fer-keras predict INPUT... [--run RUN | --pretrained NAME | --model NAME --weights FILE] [--json] [--out DIR]
@@ -102,15 +102,23 @@ def cmd_train(args):
     from fer_keras.training import NonFiniteLossError, train
 
     try:
+        time_limit = None
         if args.resume:
             recipe, data, out = None, None, args.resume
+            for item in args.set + (["--epochs"] if args.epochs else []):  # the recipe is the run's own
+                key, _, value = item.partition("=")
+                if key.strip() != "training.time_limit_minutes":
+                    raise ValueError(f"--resume continues the run's own recipe; only --set training.time_limit_minutes=N "
+                                     f"may change, not {item!r}")
+                time_limit = float(value)
         else:
             if not args.model:
                 raise ValueError("give a MODEL (amdcnn, lban, mifad_net, mrcar), a recipe name or file, or --resume RUN")
             overrides = list(args.set) + ([f"training.epochs={args.epochs}"] if args.epochs else [])
             recipe = load_recipe(args.model, args.dataset, overrides)
             data, out = args.data, args.out or f"runs/{recipe['model']['name']}_{recipe['data']['dataset']}"
-        metrics = train(recipe, data=data, out=out, resume=bool(args.resume), verbose=args.verbose)
+        metrics = train(recipe, data=data, out=out, resume=bool(args.resume), verbose=args.verbose,
+                        time_limit_minutes=time_limit)
     except (ValueError, NonFiniteLossError) as err:
         print(f"fer-keras train: {err}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ the file has it) is evaluated once, after training, with the selected weights.
 
 import contextlib
 import importlib.util
+import json
 import math
 import os
 import platform
@@ -245,10 +246,12 @@ def _best_so_far(run):
     return None
 
 
-def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", command=None, callbacks=()):
+def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", command=None, callbacks=(),
+          time_limit_minutes=None):
     """Train `recipe` (a resolved recipe dict) on `data` (path; None: the bundled FER2013 sample)
     into the run directory `out`; returns the metrics dict (also in out/metrics.json). Extra Keras
-    `callbacks` run after the run's own."""
+    `callbacks` run after the run's own. `time_limit_minutes` replaces training.time_limit_minutes
+    for this call only (a property of the session, not of the recipe, so a resumed run may change it)."""
     import keras
 
     from fer_keras.evaluation import classification_metrics, plot_confusion_matrix, plot_curves, predict_probabilities, write_json
@@ -331,8 +334,9 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
         callbacks.append(keras.callbacks.TensorBoard(str(run / "tensorboard")))
     if settings.get("early_stopping_patience"):
         callbacks.append(keras.callbacks.EarlyStopping(MONITOR, patience=settings["early_stopping_patience"], mode="max"))
-    if settings.get("time_limit_minutes"):
-        callbacks.append(_stop_at_time_limit(float(settings["time_limit_minutes"])))
+    time_limit = settings.get("time_limit_minutes") if time_limit_minutes is None else time_limit_minutes
+    if time_limit:
+        callbacks.append(_stop_at_time_limit(float(time_limit)))
     callbacks += extra_callbacks
     start = time.perf_counter()
     try:
@@ -343,6 +347,7 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
                                  f"{run / 'backup'}: lower the learning rate and continue with --resume {run}") from None
     seconds = time.perf_counter() - start
     epochs_done = len(history.history.get("loss", []))
+    earlier = json.loads((run / "metrics.json").read_text()) if resume and (run / "metrics.json").is_file() else {}
 
     model.save(run / "last.keras")
     if (run / "best.weights.h5").is_file():
@@ -366,6 +371,7 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
         "epochs_done": initial_epoch + epochs_done,
         "train_seconds": round(seconds, 1),
         "train_images_per_second": round(epochs_done * len(train_record) / seconds, 1) if seconds else None,
+        "train_seconds_total": round(earlier.get("train_seconds_total", earlier.get("train_seconds", 0.0)) + seconds, 1),
         "precision": policy,
         "replicas": strategy.num_replicas_in_sync if strategy else 1,
         "keras_backend": keras.backend.backend(),

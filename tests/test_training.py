@@ -122,6 +122,9 @@ def test_a_time_limit_ends_the_run_at_an_epoch_boundary_and_resume_goes_on(tmp_p
     second = train(None, out=tmp_path / "run", resume=True, verbose=0, command="resume command")
     assert second["epochs_done"] == 2
     assert (tmp_path / "run/resumed.txt").read_text() == "resume command\n"
+    assert second["train_seconds_total"] == pytest.approx(first["train_seconds"] + second["train_seconds"], abs=0.11)
+    third = train(None, out=tmp_path / "run", resume=True, verbose=0, time_limit_minutes=0)  # 0: no limit now
+    assert third["epochs_done"] == 5 and len((tmp_path / "run/log.csv").read_text().splitlines()) == 1 + 5
 
 
 KILLED_RUN = textwrap.dedent("""

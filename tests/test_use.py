@@ -269,6 +269,8 @@ def test_grad_cam_reaches_into_mrcars_face_branch():
     (["evaluate", "--run", "{run}", "--pretrained", "amdcnn_fer2013"], "--pretrained"),
     (["predict", "{tmp}/missing.png", "--run", "{run}"], "INPUT"),
     (["explain", "--run", "{run}", "--out", "{tmp}/x", "--layer", "nosuch"], "--layer"),
+    (["train", "--resume", "{run}", "--set", "optimizer.learning_rate=1"], "optimizer.learning_rate"),
+    (["train", "--resume", "{run}", "--epochs", "9"], "--epochs"),
 ])
 def test_bad_arguments_exit_2_naming_them(run, tmp_path, capsys, argv, named):
     (tmp_path / "photo.png").write_bytes(b"")
