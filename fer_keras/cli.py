@@ -7,6 +7,8 @@
     fer-keras train --resume RUN [--set training.time_limit_minutes=N]   continue an interrupted run
     fer-keras evaluate (--run RUN | --pretrained NAME | --model NAME --weights FILE) [--dataset D] [--data PATH] [--split S]
                        [--tta none|tencrop] [--json] [--out DIR]   metrics of a trained model on a split
+    fer-keras ensemble CONFIG [--data PATH] [--split S] [--skip-missing] [--json] [--out DIR]
+                       soft vote of trained models (experiments/ensemble_*.yaml)
     fer-keras predict INPUT... [--run RUN | --pretrained NAME | --model NAME --weights FILE] [--json] [--out DIR]
                        [--batch-size N] [--every N]             emotions of every face in images / videos
     fer-keras explain (--run RUN | --pretrained NAME | --model NAME --weights FILE) [--dataset D] [--data PATH] [--split S]
@@ -164,11 +166,36 @@ def _usage_errors(command):
     return wrap
 
 
+def _write_evaluation(out, report, probabilities, record, title):
+    """metrics.json, confusion_matrix.png and predictions.csv (label, predicted, class probabilities) in `out`."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from fer_keras.evaluation import plot_confusion_matrix, write_json
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(report, out / "metrics.json")
+    plot_confusion_matrix(report, out / "confusion_matrix.png", title)
+    header = "label,predicted," + ",".join(record.class_names)
+    rows = np.column_stack([record.labels, probabilities.argmax(axis=1), probabilities])
+    np.savetxt(out / "predictions.csv", rows, delimiter=",", header=header, comments="",
+               fmt=["%d", "%d"] + ["%.6f"] * probabilities.shape[1])
+
+
+def _summary_lines(metrics):
+    support = [sum(row) for row in metrics["confusion_matrix"]]
+    per_class = ", ".join(f"{name} {acc:.3f}" for (name, acc), n in zip(metrics["per_class_accuracy"].items(), support) if n)
+    return [f"accuracy {metrics['accuracy']:.4f}   balanced accuracy {metrics['balanced_accuracy']:.4f}   "
+            f"macro F1 {metrics['macro_f1']:.4f}   mean class accuracy {metrics['mean_class_accuracy']:.4f}",
+            f"per-class accuracy: {per_class}"]
+
+
 @_usage_errors("evaluate")
 def cmd_evaluate(args):
     import contextlib
 
-    from fer_keras.evaluation import plot_confusion_matrix, write_json
     from fer_keras.inference import default_data, evaluate_model
 
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
@@ -180,28 +207,43 @@ def cmd_evaluate(args):
     report = {**metrics, "model": trained.name, "source": trained.source, "dataset": record.name,
               "data": str(record.source), "split": result.split, "tta": result.tta or "none"}
     if args.out:
-        from pathlib import Path
-
-        import numpy as np
-
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(report, out / "metrics.json")
-        plot_confusion_matrix(metrics, out / "confusion_matrix.png", f"{trained.name} on {record.name} {result.split}")
-        header = "label,predicted," + ",".join(record.class_names)
-        rows = np.column_stack([record.labels, result.probabilities.argmax(axis=1), result.probabilities])
-        np.savetxt(out / "predictions.csv", rows, delimiter=",", header=header, comments="",
-                   fmt=["%d", "%d"] + ["%.6f"] * result.probabilities.shape[1])
+        _write_evaluation(args.out, report, result.probabilities, record, f"{trained.name} on {record.name} {result.split}")
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    support = [sum(row) for row in metrics["confusion_matrix"]]
-    per_class = ", ".join(f"{name} {acc:.3f}" for (name, acc), n in zip(metrics["per_class_accuracy"].items(), support) if n)
     print(f"{trained.name} ({trained.source}) on {record.name} {result.split}: {metrics['samples']} samples, "
           f"test-time augmentation {result.tta or 'none'}")
-    print(f"accuracy {metrics['accuracy']:.4f}   balanced accuracy {metrics['balanced_accuracy']:.4f}   "
-          f"macro F1 {metrics['macro_f1']:.4f}   mean class accuracy {metrics['mean_class_accuracy']:.4f}")
-    print(f"per-class accuracy: {per_class}")
+    print("\n".join(_summary_lines(metrics)))
+    if args.out:
+        print(f"wrote {args.out}/metrics.json, confusion_matrix.png, predictions.csv")
+    return 0
+
+
+@_usage_errors("ensemble")
+def cmd_ensemble(args):
+    import contextlib
+
+    from fer_keras.ensemble import evaluate_ensemble, load_ensemble_config
+
+    config = load_ensemble_config(args.config)
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
+        result = evaluate_ensemble(config, data=args.data, split=args.split, batch_size=args.batch_size,
+                                   skip_missing=args.skip_missing)
+    report = {**result.report, "config": str(args.config)}
+    if args.out:
+        _write_evaluation(args.out, report, result.probabilities, result.record,
+                          f"ensemble of {len(report['members'])} on {report['dataset']} {report['split']}")
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"ensemble {args.config} on {report['dataset']} {report['split']}: {report['samples']} samples")
+    for member in report["members"]:
+        print(f"  {member['member']} ({member['model']}, tta {member['tta']}, weight {member['weight']:g}): "
+              f"accuracy {member['accuracy']:.4f}, macro F1 {member['macro_f1']:.4f}")
+    for skipped in report["skipped_members"]:
+        print(f"  {skipped}: skipped (no run there)")
+    print("\n".join(_summary_lines(report)))
+    print(f"gain over the best member: {100 * report['gain_over_best_member']:+.2f} points")
     if args.out:
         print(f"wrote {args.out}/metrics.json, confusion_matrix.png, predictions.csv")
     return 0
@@ -362,6 +404,17 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="print the metrics as JSON (and nothing else) on stdout")
     p.add_argument("--out", default=None, metavar="DIR", help="also write metrics.json, confusion_matrix.png, predictions.csv")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("ensemble", help="soft-voting ensemble of trained models (experiments/ensemble_*.yaml) on a split")
+    p.add_argument("config", help="an ensemble config: experiments/ensemble_<dataset>.yaml")
+    p.add_argument("--data", default=None, help="the dataset's file or folder (default: the members' run data)")
+    p.add_argument("--split", default=None, help="a split of the dataset (default: the config's, else each recipe's "
+                   "test split when the file has it, else its validation split)")
+    p.add_argument("--batch-size", type=_positive_int, default=None, help="images per model call (default: the recipes')")
+    p.add_argument("--skip-missing", action="store_true", help="leave out members whose run does not exist yet")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (and nothing else) on stdout")
+    p.add_argument("--out", default=None, metavar="DIR", help="also write metrics.json, confusion_matrix.png, predictions.csv")
+    p.set_defaults(func=cmd_ensemble)
 
     p = sub.add_parser("predict", help="detect every face in images or videos and classify its expression")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image or video files, or folders of them")

@@ -123,6 +123,72 @@ def test_weights_file_and_recipe_give_the_runs_results(run, tmp_path, capsys):
     assert code == 2 and "--weights" in err and out == ""
 
 
+# ----------------------------------------------------------------------------------- ensemble
+
+
+def write_ensemble(path, members, **section):
+    path.write_text(yaml.safe_dump({"ensemble": {**section, "members": members}}))
+    return path
+
+
+def test_ensemble_is_the_weighted_mean_of_its_members_probabilities(run, tmp_path, capsys):
+    """Two members that see the same faces differently (single crop, ten-crop) with weights 1 and
+    3: the ensemble's probabilities and metrics are those of (p_1 + 3 p_2) / 4."""
+    from fer_keras.evaluation import classification_metrics
+    from fer_keras.inference import evaluate_model, load_trained
+
+    run_dir, data = run
+    config = write_ensemble(tmp_path / "ensemble.yaml", [{"run": str(run_dir), "tta": "none"},
+                                                         {"run": str(run_dir), "tta": "tencrop", "weight": 3}])
+    code, out, err = run_cli(capsys, "ensemble", config, "--json", "--out", tmp_path / "out")
+    assert code == 0, err
+    report = json.loads(out)
+    trained = load_trained(run=run_dir)
+    single, tencrop = (evaluate_model(trained.model, trained.recipe, data=data, tta=t) for t in ("none", "tencrop"))
+    assert not np.allclose(single.probabilities, tencrop.probabilities)  # two different members
+    expected = (single.probabilities + 3 * tencrop.probabilities) / 4
+    saved = np.loadtxt(tmp_path / "out/predictions.csv", delimiter=",", skiprows=1)
+    np.testing.assert_allclose(saved[:, 2:], expected, atol=2e-6)
+    reference = classification_metrics(single.record.labels, expected, single.record.class_names)
+    assert report["accuracy"] == reference["accuracy"] and report["confusion_matrix"] == reference["confusion_matrix"]
+    assert [m["accuracy"] for m in report["members"]] == [single.metrics["accuracy"], tencrop.metrics["accuracy"]]
+    assert [m["tta"] for m in report["members"]] == ["none", "tencrop"] and report["skipped_members"] == []
+    assert report["gain_over_best_member"] == pytest.approx(report["accuracy"] - max(single.metrics["accuracy"],
+                                                                                    tencrop.metrics["accuracy"]))
+    assert json.loads((tmp_path / "out/metrics.json").read_text())["accuracy"] == report["accuracy"]
+
+
+def test_ensemble_missing_members_fail_unless_skipped(run, tmp_path, capsys):
+    run_dir, _ = run
+    config = write_ensemble(tmp_path / "ensemble.yaml", [{"run": str(run_dir)}, {"run": str(tmp_path / "untrained")}])
+    code, out, err = run_cli(capsys, "ensemble", config)
+    assert code == 2 and "untrained" in err and "--skip-missing" in err and out == ""
+    code, out, err = run_cli(capsys, "ensemble", config, "--skip-missing")
+    assert code == 0, err
+    assert "untrained: skipped" in out and "gain over the best member: +0.00 points" in out
+
+
+@pytest.mark.parametrize("members, named", [
+    ([{"run": "a", "pretrained": "amdcnn_fer2013"}], "members[0]: give exactly one"),
+    ([{"run": "a", "weights": 2}], "unknown key(s) ['weights']"),
+    ([{"pretrained": "amdcnn_fer2013"}, {"run": "a", "weight": 0}], "members[1]: weight must be a positive number"),
+    ([], "non-empty list"),
+])
+def test_ensemble_config_errors_name_the_file_and_member(tmp_path, capsys, members, named):
+    config = write_ensemble(tmp_path / "bad.yaml", members)
+    code, out, err = run_cli(capsys, "ensemble", config)
+    assert code == 2 and str(config) in err and named in err and out == "", err
+
+
+def test_ensemble_members_must_see_the_same_samples(run, tmp_path, capsys):
+    """The tiny run (its folder data) and the bundled AMDCNN (the bundled FER2013 sample) evaluate
+    different samples: an error, not a mean of unrelated rows."""
+    run_dir, _ = run
+    config = write_ensemble(tmp_path / "ensemble.yaml", [{"run": str(run_dir)}, {"pretrained": "amdcnn_fer2013"}])
+    code, out, err = run_cli(capsys, "ensemble", config)
+    assert code == 2 and "pretrained amdcnn_fer2013" in err and "give --data" in err and out == "", err
+
+
 # ------------------------------------------------------------------------------------ predict
 
 
