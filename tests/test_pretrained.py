@@ -167,3 +167,26 @@ def test_readme_results_table_is_generated_from_the_committed_results():
     assert table.main(["--check"]) == 0, "run python experiments/results_table.py"
     for model in table.NAMES:
         assert table.NAMES[model] in table.table()
+
+
+def test_results_rows_compare_with_the_papers_protocol_and_show_the_ensemble(tmp_path, monkeypatch):
+    """A ten-crop recipe's row is compared with its paper on ten-crop; a published ensemble gets a
+    row with its gain over its best member."""
+    table = _script("results_table")
+    run = tmp_path / "mrcar_fer2013"
+    run.mkdir()
+    validation = {"single": {"accuracy": 0.5, "macro_f1": 0.4}, "tencrop": {"accuracy": 0.6, "macro_f1": 0.5}}
+    (run / "metrics.json").write_text(json.dumps({
+        "validation": validation, "accuracy": 0.6, "macro_f1": 0.5, "epochs_done": 3, "train_seconds": 100.0,
+        "train_seconds_total": 7200.0, "hardware": "CPU; x86_64, 2 CPU cores", "precision": "float32",
+        "keras_backend": "tensorflow", "train_images_per_second": 50.0}))
+    (tmp_path / "ensemble_fer2013").mkdir()
+    (tmp_path / "ensemble_fer2013/metrics.json").write_text(json.dumps({
+        "accuracy": 0.65, "macro_f1": 0.55, "gain_over_best_member": 0.05,
+        "members": [{"model": "mrcar", "tta": "tencrop"}, {"model": "amdcnn", "tta": "none"}]}))
+    monkeypatch.setattr(table, "RESULTS", tmp_path)
+    row = table.model_row("mrcar", {"accuracy": 74.5})
+    assert row[2] == "ten-crop **60.00** (-14.50); single crop 50.00" and row[3] == "0.500" and row[5] == "2.0 h"
+    (ensemble,) = table.ensemble_row()
+    assert ensemble[0] == "Ensemble, mean of probabilities: MrCAR ten-crop, AMDCNN"
+    assert ensemble[2] == "**65.00** (+5.00 over its best member)"
