@@ -36,6 +36,14 @@ def _millions(value):
     return f"{value / 1e6:.2f}M"
 
 
+def _images_per_second(metrics):
+    """Training images per second over the whole run (every resumed chunk), else the last chunk's."""
+    total, train = metrics.get("train_seconds_total"), (metrics.get("samples") or {}).get("train")
+    if total and train:
+        return f"{metrics['epochs_done'] * train / total:.1f}"
+    return f"{metrics['train_images_per_second']}"
+
+
 def model_row(model, paper):
     counts = _json(ROOT / "docs" / "complexity" / f"{model}-{FER2013_INPUTS[model]}.json")
     params = _millions(counts["params_trainable"]) if counts else "–"
@@ -64,7 +72,7 @@ def model_row(model, paper):
         params,
         macs,
         f"{metrics['hardware'].replace(';', ',')}, {metrics['precision']}, {metrics['keras_backend']}",
-        f"{metrics['train_images_per_second']}",
+        f"{_images_per_second(metrics)}",
         f"[{run.name}](experiments/results/{run.name}){bundled}",
     ]
 

@@ -179,7 +179,7 @@ def test_results_rows_compare_with_the_papers_protocol_and_show_the_ensemble(tmp
     (run / "metrics.json").write_text(json.dumps({
         "validation": validation, "accuracy": 0.6, "macro_f1": 0.5, "epochs_done": 3, "train_seconds": 100.0,
         "train_seconds_total": 7200.0, "hardware": "CPU; x86_64, 2 CPU cores", "precision": "float32",
-        "keras_backend": "tensorflow", "train_images_per_second": 50.0}))
+        "keras_backend": "tensorflow", "train_images_per_second": 50.0, "samples": {"train": 1200}}))
     (tmp_path / "ensemble_fer2013").mkdir()
     (tmp_path / "ensemble_fer2013/metrics.json").write_text(json.dumps({
         "accuracy": 0.65, "macro_f1": 0.55, "gain_over_best_member": 0.05,
@@ -187,6 +187,7 @@ def test_results_rows_compare_with_the_papers_protocol_and_show_the_ensemble(tmp
     monkeypatch.setattr(table, "RESULTS", tmp_path)
     row = table.model_row("mrcar", {"accuracy": 74.5})
     assert row[2] == "ten-crop **60.00** (-14.50); single crop 50.00" and row[3] == "0.500" and row[5] == "2.0 h"
+    assert row[9] == "0.5"  # 3 epochs x 1200 images over all 7200 s, not the last chunk's 50
     (ensemble,) = table.ensemble_row()
     assert ensemble[0] == "Ensemble, mean of probabilities: MrCAR ten-crop, AMDCNN"
     assert ensemble[2] == "**65.00** (+5.00 over its best member)"
