@@ -28,9 +28,10 @@ def recipe_dirs():
 
 
 def available_recipes():
+    """Training recipe names; ensemble_*.yaml (`fer-keras ensemble` configs) are not recipes."""
     names = set()
     for folder in recipe_dirs():
-        names.update(p.stem for p in folder.glob("*.yaml"))
+        names.update(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("ensemble_"))
     return sorted(names)
 
 
