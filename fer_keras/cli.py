@@ -112,7 +112,10 @@ def cmd_train(args):
                 if key.strip() != "training.time_limit_minutes":
                     raise ValueError(f"--resume continues the run's own recipe; only --set training.time_limit_minutes=N "
                                      f"may change, not {item!r}")
-                time_limit = float(value)
+                try:
+                    time_limit = float(value)
+                except ValueError:
+                    raise ValueError(f"--set {item}: expected a number of minutes") from None
         else:
             if not args.model:
                 raise ValueError("give a MODEL (amdcnn, lban, mifad_net, mrcar), a recipe name or file, or --resume RUN")
@@ -224,13 +227,12 @@ def cmd_ensemble(args):
     import contextlib
 
     from fer_keras.ensemble import evaluate_ensemble, load_ensemble_config
+    from fer_keras.training import invoked_command
 
     config = load_ensemble_config(args.config)
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
         result = evaluate_ensemble(config, data=args.data, split=args.split, batch_size=args.batch_size,
                                    skip_missing=args.skip_missing)
-    from fer_keras.training import invoked_command
-
     report = {**result.report, "config": str(args.config), "command": invoked_command()}
     if args.out:
         _write_evaluation(args.out, report, result.probabilities, result.record,

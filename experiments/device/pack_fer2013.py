@@ -22,12 +22,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-USAGES = ("Training", "PublicTest", "PrivateTest")
+from fer_keras.data.fer2013 import COLUMNS, USAGES, parse_fer2013_csv  # noqa: E402  (after the path)
 
 
 def pack(csv, out, pieces):
-    from fer_keras.data.fer2013 import parse_fer2013_csv
-
     images, labels, usages, _ = parse_fer2013_csv(csv)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -62,7 +60,7 @@ def unpack(folder, csv):
     if not np.array_equal(np.sort(order), np.arange(total)):
         raise SystemExit(f"unpack: the pieces in {folder} do not cover rows 0..{total - 1} exactly once")
     emotion, usage, pixels = (np.concatenate([d[k] for d in loaded])[np.argsort(order)] for k in ("emotion", "usage", "pixels"))
-    lines = ["emotion,pixels,Usage"]
+    lines = [",".join(COLUMNS)]
     lines += [f"{e},{' '.join(map(str, row))},{USAGES[u]}" for e, u, row in zip(emotion, usage, pixels)]
     Path(csv).write_text("\n".join(lines) + "\n")
     print(f"{csv}: {total} rows from {len(parts)} pieces")
