@@ -89,6 +89,17 @@ def test_an_epoch_stream_resumed_at_epoch_k_yields_what_the_full_stream_did(toy)
     assert not np.array_equal(full[0][1], full[3][1])  # epochs differ in order
 
 
+def test_datasets_state_their_length_so_keras_knows_the_steps(toy):
+    config = PipelineConfig(batch_size=16, tta="tencrop", input_size=(40, 40))
+    for dataset, expected in [
+        (make_dataset(toy, config, training=False), 3),
+        (make_dataset(toy, config, training=True), 3),
+        (make_dataset(toy, config, True, epochs=3), 9),
+        (make_dataset(toy, config, True, epochs=3, initial_epoch=2), 3),
+    ]:
+        assert int(dataset.cardinality()) == expected == len(batches(dataset))  # the claim is checked while iterating
+
+
 def test_rotation_turns_about_the_centre_within_the_limit():
     (x, _), = batches(make_dataset(rotation_probe(), ROTATION_CONFIG, True))
     assert_rotated_about_the_centre(x)

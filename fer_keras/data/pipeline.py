@@ -143,7 +143,11 @@ def _batch_indices(n, config, shuffle, epochs, initial_epoch):
         batches = indices.batch(config.batch_size).enumerate()
         return batches.map(lambda b, ids: (ids, tf.random.experimental.stateless_fold_in(epoch_seed, b)))
 
-    return keys.flat_map(one_epoch)
+    # flat_map hides the length; state it so Keras knows the steps (progress bars, no "input ran
+    # out of data" warning after the first validation pass).
+    per_epoch = -(-n // config.batch_size)
+    passes = 1 if epochs is None else max(epochs - initial_epoch, 0)
+    return keys.flat_map(one_epoch).apply(tf.data.experimental.assert_cardinality(per_epoch * passes))
 
 
 def make_dataset(record, config, training, inputs=None, shuffle=None, epochs=None, initial_epoch=0):
