@@ -72,8 +72,9 @@ def main():
             print(f"== {name}", file=sys.stderr, flush=True)
             recipe = load_recipe("mifad_net", "fer2013", overrides + [
                 f"training.epochs={args.epochs}", "training.jit_compile=false", "training.mixed_precision=false"])
-            metrics = train(recipe, data=csv, out=Path(tmp) / name.split(" (")[0].replace(" ", "_"), verbose=2)
-            log = pd.read_csv(Path(tmp) / name.split(" (")[0].replace(" ", "_") / "log.csv")
+            run = Path(tmp) / name.split(" (")[0].replace(" ", "_")
+            metrics = train(recipe, data=csv, out=run, verbose=2)
+            log = pd.read_csv(run / "log.csv")
             counts = np.asarray(metrics["validation"]["single"]["confusion_matrix"]).sum(axis=0)
             results[name] = {
                 "overrides": overrides,
@@ -91,7 +92,7 @@ def main():
         "seed": args.seed,
         "variants": results,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, float32, {keras.backend.backend()} backend, no XLA",
-        "command": "python " + " ".join([Path(__file__).relative_to(Path.cwd()).as_posix() if Path(__file__).is_relative_to(Path.cwd()) else __file__] + sys.argv[1:]),
+        "command": " ".join(["python experiments/mifad_margin_probe.py"] + sys.argv[1:]),
         "date": date.today().isoformat(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
