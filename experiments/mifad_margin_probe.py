@@ -1,10 +1,11 @@
-"""Why MIFAD-Net's FER2013 run predicts only "happy": a short probe of its angular-distance margin.
+"""Why MIFAD-Net's FER2013 run predicts only "happy": a short probe of its angular-distance loss.
 
 The paper's loss (MIFAD-Net eq. 9) is ArcFace, but the paper gives neither s nor m; the recipe
 uses s = 30, m = 0.5 (ArcFace's values). Its first three FER2013 epochs predicted the majority
 class for every PublicTest face. This trains the same model and recipe (Adam 1e-3, batch 16,
 horizontal flips) on a seeded random subset of FER2013 Training for a few epochs with the margin
-changed and nothing else, and scores a seeded random subset of PublicTest:
+(or the whole loss: plain softmax) changed and nothing else, and scores a seeded random subset of
+PublicTest:
 
     python experiments/mifad_margin_probe.py [--data PATH] [--train-rows 2000] [--val-rows 600] [--epochs 3]
 
@@ -64,7 +65,7 @@ def main():
         raise SystemExit(f"--data {args.data}: no such file (FER2013's fer2013.csv[.gz])")
     import keras
 
-    results = {}
+    results, batch_size = {}, load_recipe("mifad_net", "fer2013")["pipeline"]["batch_size"]
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "fer2013_subset.csv"
         subset_csv(args.data, args.train_rows, args.val_rows, args.seed, csv)
@@ -87,7 +88,7 @@ def main():
     result = {
         "what": ("MIFAD-Net, experiments/mifad_net_fer2013.yaml with only the loss changed, trained on "
                  f"{args.train_rows} random FER2013 Training rows for {args.epochs} epochs "
-                 f"({-(-args.train_rows // 16) * args.epochs} steps of 16), scored on {args.val_rows} random PublicTest rows"),
+                 f"({-(-args.train_rows // batch_size) * args.epochs} steps of {batch_size}), scored on {args.val_rows} random PublicTest rows"),
         "source": str(args.data),
         "seed": args.seed,
         "variants": results,

@@ -145,7 +145,7 @@ def _batch_indices(n, config, shuffle, epochs, initial_epoch):
 
     # flat_map hides the length; state it so Keras knows the steps (progress bars, no "input ran
     # out of data" warning after the first validation pass).
-    per_epoch = -(-n // config.batch_size)
+    per_epoch = _batches_per_epoch(n, config.batch_size)
     passes = 1 if epochs is None else max(epochs - initial_epoch, 0)
     return keys.flat_map(one_epoch).apply(tf.data.experimental.assert_cardinality(per_epoch * passes))
 
@@ -202,9 +202,13 @@ def make_dataset(record, config, training, inputs=None, shuffle=None, epochs=Non
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+def _batches_per_epoch(samples, batch_size):
+    return -(-samples // batch_size)
+
+
 def steps_per_epoch(record, config):
     """Batches per epoch (the last one may be short)."""
-    return -(-len(record.labels) // config.batch_size)
+    return _batches_per_epoch(len(record.labels), config.batch_size)
 
 
 def average_ten_crop(predictions):

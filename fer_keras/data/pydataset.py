@@ -31,7 +31,7 @@ import math
 import numpy as np
 
 from fer_keras.data.augment import GRAY_WEIGHTS, augment_batch_numpy
-from fer_keras.data.pipeline import PipelineConfig, _prepare
+from fer_keras.data.pipeline import PipelineConfig, _batches_per_epoch, _prepare
 from fer_keras.quiet import import_keras_quietly
 
 keras = import_keras_quietly()
@@ -119,7 +119,7 @@ class RecordPyDataset(keras.utils.PyDataset):
         self._orders = {}
 
     def __len__(self):
-        return -(-self.size // self.config.batch_size)
+        return _batches_per_epoch(self.size, self.config.batch_size)
 
     def __getitem__(self, index):
         return self.batch(index, self.epoch)
