@@ -6,19 +6,22 @@ Parity is measured on the first N_FACES FER2013 PublicTest images (set FER2013_C
 shared/data/fer2013/fer2013.csv.gz; skipped without it) through the recipe's evaluation pipeline.
 Each format is exported once per module.
 
-The bounds, against what was measured on an earlier, less trained bundled AMDCNN (the closer its
-calls, the more int8 flips; benchmarks/export_parity.py measures the current one on the whole split):
+The bounds, against what was measured on the bundled AMDCNN (73 epochs, 55.50% PublicTest;
+benchmarks/export_parity.py measures it on the whole split):
 
 | artefact | measured (these 256 faces) | enforced |
 |---|---|---|
 | SavedModel, TFLite float32, ONNX | agreement 100%, max diff <= 5e-6 | agreement 100%, max diff < 1e-4 |
-| TFLite float16 | agreement 99.6%, max diff 0.0095, mean 0.0004, accuracy -0.4 points | agreement >= 98%, max diff < 0.05, mean < 0.002, accuracy within 2 points |
-| TFLite int8 (class-score layers float) | agreement 80.5%, 100% (30 of 30) where Keras' top-1 leads by >= 0.2; max diff 0.27, mean 0.018; accuracy +2.3 points | agreement >= 65%, >= 95% where Keras' top-1 leads by >= 0.2, max diff < 0.5, mean < 0.04, accuracy within 5 points |
+| TFLite float16 | agreement 100%, max diff 0.011, mean 0.0004, accuracy +0.0 points | agreement >= 98%, max diff < 0.05, mean < 0.002, accuracy within 2 points |
+| TFLite int8 (class-score layers float) | agreement 89.8%, 98.4% (126 of 128) on the more confident half of the faces; mean diff 0.026; accuracy -2.0 points | agreement >= 80%, >= 95% on the more confident half, mean < 0.04, accuracy within 5 points |
 
-The int8 agreement is low overall because that model's predictions were close calls (its
-median top-1 lead over the first 1,024 PublicTest faces is 0.065), which any int8 rounding flips;
-where the model is confident int8 agrees. The same artefacts fed 0-255 pixels instead of [0, 1] (a wrong normalisation) agree on
-22-35% and miss their bounds (`test_the_bounds_catch_a_wrong_normalisation`).
+Int8 rounding flips close calls, so its agreement is checked where the model is confident: on the
+half of the faces whose Keras top-1 probability leads the second by at least the median lead. The
+threshold follows the model: the earlier, 37-epoch bundle led by a median 0.065 (AM-Softmax heads
+early in training), this one by 0.71. Int8 has no max-diff bound: the probabilities are a softmax of
+30 x cosine, so one flipped close call moves a probability by up to its lead (0.68 here). The same
+artefacts fed 0-255 pixels instead of [0, 1] (a wrong normalisation) agree on 19% and miss their
+bounds (`test_the_bounds_catch_a_wrong_normalisation`).
 """
 
 import importlib.util
@@ -33,7 +36,6 @@ from fer_keras.cli import main
 
 REAL = Path(os.environ.get("FER2013_CSV", Path(__file__).resolve().parents[2] / "shared/data/fer2013/fer2013.csv.gz"))
 N_FACES = 256
-CONFIDENT = 0.2  # Keras' top-1 probability leads the second by at least this much
 
 EXACT = {"agreement": 1.0, "max_diff": 1e-4}
 BOUNDS = {
@@ -41,8 +43,7 @@ BOUNDS = {
     "tflite_float32": EXACT,
     "onnx": EXACT,
     "tflite_float16": {"agreement": 0.98, "max_diff": 0.05, "mean_diff": 0.002, "accuracy_drop": 0.02},
-    "tflite_int8": {"agreement": 0.65, "confident_agreement": 0.95, "max_diff": 0.5, "mean_diff": 0.04,
-                    "accuracy_drop": 0.05},
+    "tflite_int8": {"agreement": 0.80, "confident_agreement": 0.95, "mean_diff": 0.04, "accuracy_drop": 0.05},
 }
 # label -> (format, quantize, file name, exported through the CLI)
 ARTEFACTS = {
@@ -72,18 +73,18 @@ def violations(bounds, reference, probabilities, labels):
     missed = []
     if measured["top1_agreement"] < bounds["agreement"]:
         missed.append(f"top-1 agreement {measured['top1_agreement']:.4f} < {bounds['agreement']}")
-    if measured["max_abs_diff"] >= bounds["max_diff"]:
+    if "max_diff" in bounds and measured["max_abs_diff"] >= bounds["max_diff"]:
         missed.append(f"max |diff| {measured['max_abs_diff']:.2e} >= {bounds['max_diff']}")
     if "mean_diff" in bounds and measured["mean_abs_diff"] >= bounds["mean_diff"]:
         missed.append(f"mean |diff| {measured['mean_abs_diff']:.2e} >= {bounds['mean_diff']}")
     if "confident_agreement" in bounds:
         ordered = np.sort(reference, axis=1)
-        confident = ordered[:, -1] - ordered[:, -2] >= CONFIDENT
-        assert confident.sum() >= 10, f"only {confident.sum()} confident predictions: too few to test"
+        lead = ordered[:, -1] - ordered[:, -2]
+        confident = lead >= np.median(lead)  # the more confident half, whatever the model's sharpness
         agreement = (reference.argmax(1) == probabilities.argmax(1))[confident].mean()
         if agreement < bounds["confident_agreement"]:
             missed.append(f"top-1 agreement {agreement:.4f} < {bounds['confident_agreement']} on the "
-                          f"{confident.sum()} faces where Keras' top-1 leads by >= {CONFIDENT}")
+                          f"{confident.sum()} faces where Keras' top-1 leads by >= {np.median(lead):.3f} (the median)")
     if "accuracy_drop" in bounds:
         drop = (reference.argmax(1) == labels).mean() - (probabilities.argmax(1) == labels).mean()
         if drop > bounds["accuracy_drop"]:
