@@ -10,12 +10,13 @@ import json
 import numpy as np
 
 
-def predict_probabilities(model, record, config, inputs=None, tta=None):
-    """(N, classes) probabilities of `model` (a fer_keras model with a "probabilities" output)
-    on `record`, through the evaluation pipeline; tta="tencrop" averages the ten views."""
+def predict_outputs(model, record, config, inputs=None, tta=None):
+    """Every output of `model` on `record` through the evaluation pipeline, as a dict of NumPy
+    arrays (a single-output model's output under "probabilities"); tta="tencrop" gives ten rows a
+    sample (see `average_ten_crop`)."""
     from dataclasses import replace
 
-    from fer_keras.data.pipeline import PipelineConfig, average_ten_crop, make_dataset
+    from fer_keras.data.pipeline import PipelineConfig, make_dataset
 
     import keras
 
@@ -28,8 +29,16 @@ def predict_probabilities(model, record, config, inputs=None, tta=None):
 
         dataset = make_pydataset(record, config, False, inputs, transform=lambda x, y: (x,))
     outputs = model.predict(dataset, verbose=0)
-    probabilities = outputs["probabilities"] if isinstance(outputs, dict) else outputs
-    probabilities = np.asarray(probabilities, np.float64)
+    outputs = outputs if isinstance(outputs, dict) else {"probabilities": outputs}
+    return {name: np.asarray(value) for name, value in outputs.items()}
+
+
+def predict_probabilities(model, record, config, inputs=None, tta=None):
+    """(N, classes) probabilities of `model` (a fer_keras model with a "probabilities" output)
+    on `record`, through the evaluation pipeline; tta="tencrop" averages the ten views."""
+    from fer_keras.data.pipeline import average_ten_crop
+
+    probabilities = np.asarray(predict_outputs(model, record, config, inputs, tta)["probabilities"], np.float64)
     return average_ten_crop(probabilities) if tta == "tencrop" else probabilities
 
 

@@ -44,3 +44,66 @@ class EpochStepDecay(keras.optimizers.schedules.LearningRateSchedule):
             "every_epochs": self.every_epochs,
             "factor": self.factor,
         }
+
+
+def warmup_factor(epoch, warmup_epochs):
+    """The share of a loss's margin or weight used in `epoch` (counted from 0): a linear ramp
+    0, 1/N, 2/N, ... reaching 1 at epoch N (1 throughout when N is 0)."""
+    if warmup_epochs <= 0:
+        return 1.0
+    return min(1.0, epoch / warmup_epochs)
+
+
+def loss_warmup(training, warmup_epochs):
+    """A Keras callback that ramps the training objective in over the first `warmup_epochs`
+    epochs: the margin m of each ArcFace / AM-Softmax loss and the weight lambda of a center-type
+    loss are scaled by `warmup_factor(epoch)` (so epoch 0 trains with plain normalised softmax, or
+    softmax alone). The softmax warm-up is the usual remedy for margin losses that collapse from
+    scratch (docs/architectures.md, "Collapse"). The value depends only on the epoch, so a resumed
+    run continues the ramp exactly; the train and test functions are re-traced when it changes."""
+    import keras
+
+    targets = [(loss, "margin", loss.margin) for loss in training.loss.values() if hasattr(loss, "margin")]
+    if training.center_loss is not None:
+        targets.append((training.center_loss, "loss_weight", training.center_loss.loss_weight))
+
+    class LossWarmup(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            factor = warmup_factor(epoch, warmup_epochs)
+            changed = False
+            for owner, attribute, full in targets:
+                if getattr(owner, attribute) != full * factor:
+                    setattr(owner, attribute, full * factor)
+                    changed = True
+            if changed:
+                self.model.make_train_function(force=True)
+                self.model.make_test_function(force=True)
+
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None:
+                logs["warmup_factor"] = warmup_factor(epoch, warmup_epochs)
+
+    return LossWarmup()
+
+
+@keras.saving.register_keras_serializable(package="fer_keras")
+class CoupledL2SGD(keras.optimizers.SGD):
+    """SGD whose weight decay is PyTorch's: `l2 * w` is added to the gradient before momentum
+    (torch.optim.SGD's weight_decay), not subtracted from the weights afterwards as Keras'
+    decoupled `weight_decay` does. With momentum mu the two differ by about 1 / (lr * (1 - mu))
+    for the same number: LBAN-IL's "weight decay 0.05" under PyTorch is this optimiser with l2=0.05.
+    Like PyTorch's default it applies to every trainable variable (BN and biases too)."""
+
+    def __init__(self, l2=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if not float(l2) >= 0:
+            raise ValueError(f"CoupledL2SGD: l2 must be >= 0, got {l2!r}")
+        self.l2 = float(l2)
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.l2:
+            gradient = ops.add(gradient, ops.multiply(ops.cast(self.l2, variable.dtype), variable))
+        return super().update_step(gradient, variable, learning_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "l2": self.l2}

@@ -77,6 +77,22 @@ def _stop_at_time_limit(minutes):
     return StopAtTimeLimit()
 
 
+def _collapse_monitor(model, center_loss, record, config, inputs, warn_after):
+    """fer_keras.diagnostics' per-epoch collapse diagnostics on a fixed sample of `record` (before
+    CSVLogger, so that log.csv gets the diag_* columns)."""
+    from fer_keras.diagnostics import collapse_monitor, diagnostic_sample
+    from fer_keras.evaluation import predict_outputs
+
+    sample = diagnostic_sample(record)
+    sample_record = record.subset(sample)
+    sample_inputs = None if inputs is None else {key: value[sample] for key, value in inputs.items()}
+    import keras
+
+    centers = None if center_loss is None else (lambda: keras.ops.convert_to_numpy(center_loss.centers))
+    return collapse_monitor(lambda: predict_outputs(model, sample_record, config, sample_inputs), sample_record.labels,
+                            record.class_names, record.split, warn_after=warn_after, centers=centers)
+
+
 def gpu_available():
     import keras
 
@@ -188,7 +204,7 @@ def region_inputs(record, size, enabled):
 def _optimizer(recipe, steps):
     import keras
 
-    from fer_keras.schedules import EpochStepDecay
+    from fer_keras.schedules import CoupledL2SGD, EpochStepDecay
 
     options = dict(recipe["optimizer"])
     name = options.pop("name")
@@ -197,6 +213,8 @@ def _optimizer(recipe, steps):
         options["learning_rate"] = EpochStepDecay(
             options["learning_rate"], steps, schedule["start_epoch"], schedule["every_epochs"], schedule["factor"]
         )
+    if name == "sgd" and "l2" in options:  # PyTorch's coupled weight decay (LBAN-IL)
+        return CoupledL2SGD(**options)
     return {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}[name](**options)
 
 
@@ -211,7 +229,8 @@ def _targets(training, config):
         targets = {name: y for name in outputs}
         if w is None:
             return inputs, targets
-        return inputs, targets, {name: w for name in outputs}
+        weighted = outputs if training.sample_weighted is None else training.sample_weighted
+        return inputs, targets, {name: w if name in weighted else w * 0 + 1 for name in outputs}
 
     return to_fit
 
@@ -257,6 +276,7 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
     from fer_keras.evaluation import classification_metrics, plot_confusion_matrix, plot_curves, predict_probabilities, write_json
     from fer_keras.models import build_model
     from fer_keras.models.objectives import make_training_model
+    from fer_keras.schedules import loss_warmup
 
     run = Path(out)
     if (run / "config.yaml").is_file() and not resume:
@@ -292,12 +312,14 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
         model = build_model(model_section["name"], input_shape=model_section["input_shape"],
                             num_classes=len(train_record.class_names), **(model_section.get("options") or {}))
         loss = dict(recipe["loss"])
+        warmup_epochs = loss.pop("warmup_epochs", 0)
         training = make_training_model(model, loss.pop("name"), num_classes=len(train_record.class_names), **loss)
         steps = steps_per_epoch(train_record, config)
         training.model.compile(
             optimizer=_optimizer(recipe, steps),
             loss=training.loss,
-            metrics={"probabilities": ["accuracy"]},
+            loss_weights=training.loss_weights,
+            metrics=training.metrics(),
             jit_compile=settings.get("jit_compile", "auto"),
         )
     epochs, initial_epoch = settings["epochs"], _completed_epochs(run) if resume else 0
@@ -325,6 +347,8 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
     extra_callbacks, callbacks = list(callbacks), [
         *data_callbacks,
         _stop_on_non_finite_loss(),
+        *([loss_warmup(training, warmup_epochs)] if warmup_epochs else []),
+        _collapse_monitor(model, training.center_loss, val_record, val_config, inputs.get("validation"), settings.get("collapse_warn_after", 3)),
         keras.callbacks.BackupAndRestore(str(run / "backup"), double_checkpoint=True, delete_checkpoint=False),
         keras.callbacks.ModelCheckpoint(str(run / "best.weights.h5"), monitor=MONITOR, mode="max", save_best_only=True,
                                         save_weights_only=True, initial_value_threshold=_best_so_far(run) if resume else None),

@@ -28,5 +28,14 @@ def test_make_train_on_the_bundled_sample(model, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs_done"] == 1 and metrics["samples"] == {"train": 448, "validation": 112, "test": None}
     assert 0 <= metrics["accuracy"] <= 1 and "stratified 20% of Training" in metrics["protocol"]
-    assert len(pd.read_csv(out / "log.csv")) == 1
+    log = pd.read_csv(out / "log.csv")
+    assert len(log) == 1
+    # The collapse diagnostics (fer_keras.diagnostics) are log columns, with each head's accuracy.
+    share = log["diag_most_predicted_share"].iloc[0]
+    assert 1 / 7 <= share <= 1
+    expected = {"amdcnn": ["diag_main_cosine_spread", "diag_aux1_cosine_spread", "val_aux1_cosine_accuracy"],
+                "mrcar": ["diag_cosines_spread", "val_cosines_accuracy"],
+                "mifad_net": ["diag_cosines_spread", "diag_feature_norm"],
+                "lban": ["diag_feature_norm", "diag_center_term"]}[model]
+    assert not [c for c in expected if c not in log], sorted(log.columns)
     assert json.loads(done.stdout.strip().splitlines()[-1])["run"] == str(out)

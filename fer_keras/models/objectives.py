@@ -36,6 +36,12 @@ class TrainingModel:
     loss: dict
     needs_labels: bool = False
     center_loss: keras.layers.Layer = None
+    loss_weights: dict = None
+    sample_weighted: tuple = None  # outputs whose losses take the balanced sample weights (None: all)
+
+    def metrics(self):
+        """Accuracy of the fused probabilities and of every cosine head (argmax of its cosines)."""
+        return {name: ["accuracy"] for name in self.model.output if name == "probabilities" or name.endswith("cosine")}
 
 
 def _require(model, output, loss):
@@ -45,7 +51,12 @@ def _require(model, output, loss):
         )
 
 
-def make_training_model(model, loss, num_classes=7, scale=30.0, margin=None, loss_weight=None, **center_options):
+AUX_HEAD = "aux"
+SAMPLE_WEIGHT_SCOPES = ("all", "final")
+
+
+def make_training_model(model, loss, num_classes=7, scale=30.0, margin=None, loss_weight=None, aux_weight=1.0,
+                        sample_weights_on="all", **center_options):
     """The training model and compile losses of `model` for the objective `loss`.
 
     Args:
@@ -55,10 +66,19 @@ def make_training_model(model, loss, num_classes=7, scale=30.0, margin=None, los
         num_classes: number of classes (for the centers of center-type losses).
         scale, margin: margin-softmax hyper-parameters (margin defaults: ArcFace 0.5, AM-Softmax 0.35).
         loss_weight: lambda of a center-type loss (defaults: center / island 0.01, islets 0.6).
+        aux_weight: am_softmax only: the weight of each auxiliary head's loss ("aux<k>_cosine") in
+            the total; the main head and the fused output keep weight 1.
+        sample_weights_on: "all" (every output's loss takes the balanced sample weights, as Keras
+            does by default) or "final" (only the main head and the fused output; auxiliary heads
+            are unweighted).
         **center_options: alpha, lambda1, lambda2 of the center-type losses.
     """
     if loss not in LOSS_NAMES:
         raise ValueError(f"Unknown loss {loss!r}; available: {', '.join(LOSS_NAMES)}")
+    if sample_weights_on not in SAMPLE_WEIGHT_SCOPES:
+        raise ValueError(f"sample_weights_on must be one of {SAMPLE_WEIGHT_SCOPES}, got {sample_weights_on!r}")
+    if not float(aux_weight) >= 0:
+        raise ValueError(f"aux_weight must be >= 0, got {aux_weight!r}")
     if not isinstance(model.output, dict):
         raise ValueError(f"make_training_model needs a model with dict outputs, got {type(model.output).__name__}")
     if loss == "softmax":
@@ -74,7 +94,9 @@ def make_training_model(model, loss, num_classes=7, scale=30.0, margin=None, los
         losses = {name: AMSoftmaxLoss(scale, 0.35 if margin is None else margin) for name in heads}
         if len(heads) > 1:
             losses["probabilities"] = "sparse_categorical_crossentropy"
-        return TrainingModel(model, losses)
+        weights = {name: float(aux_weight) if name.startswith(AUX_HEAD) else 1.0 for name in losses}
+        weighted = None if sample_weights_on == "all" else tuple(n for n in losses if not n.startswith(AUX_HEAD))
+        return TrainingModel(model, losses, loss_weights=weights, sample_weighted=weighted)
 
     _require(model, "features", loss)
     _require(model, "probabilities", loss)
