@@ -92,11 +92,16 @@ def main(recipe_name, variants, description, out_name, defaults=(4000, 1000, 4),
                 continue
             print(f"== {name}", file=sys.stderr, flush=True)
             results[name] = run_variant(recipe_name, overrides, csv, args.epochs, Path(tmp) / f"variant{index}")
+    what = (f"{description} experiments/{recipe_name}_fer2013.yaml with each variant's overrides, trained on "
+            f"{args.train_rows} random FER2013 Training rows for {args.epochs} epochs "
+            f"({-(-args.train_rows // batch_size) * args.epochs} steps of {batch_size}), "
+            f"selected and scored on {args.val_rows} random PublicTest rows")
+    earlier = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    if earlier.get("what") == what and earlier.get("seed") == args.seed:  # --only: keep the other variants
+        results = {**{k: v for k, v in earlier["variants"].items() if k in variants}, **results}
+        results = {name: results[name] for name in variants if name in results}
     result = {
-        "what": (f"{description} experiments/{recipe_name}_fer2013.yaml with each variant's overrides, trained on "
-                 f"{args.train_rows} random FER2013 Training rows for {args.epochs} epochs "
-                 f"({-(-args.train_rows // batch_size) * args.epochs} steps of {batch_size}), "
-                 f"selected and scored on {args.val_rows} random PublicTest rows"),
+        "what": what,
         "source": str(args.data),
         "seed": args.seed,
         "variants": results,
