@@ -59,7 +59,8 @@ COMPLEXITY = \
 	lban:40,40,1: lban:80,80,3: lban:40,40,1:variant=lbc lban:40,40,1:variant=lbcnn \
 	lban:40,40,1:variant=lban_dagger lban:40,40,1:variant=lban_double_dagger \
 	mrcar:44,44,1: mrcar:98,98,3: mrcar:44,44,1:share_weights=true \
-	mifad_net:48,48,1: mifad_net:100,100,3: mifad_net:48,48,1:branches=2 mifad_net:48,48,1:branches=4
+	mifad_net:48,48,1: mifad_net:100,100,3: mifad_net:48,48,1:branches=2 mifad_net:48,48,1:branches=4 \
+	mifad_net:48,48,1:base_width=16,fused_channels=128
 
 complexity:
 	@mkdir -p docs/complexity

@@ -44,13 +44,27 @@ def _images_per_second(metrics):
     return f"{metrics['train_images_per_second']}"
 
 
+def complexity_file(model, options):
+    """docs/complexity's file for `model` at its FER2013 input with the run's builder `options`
+    (named as `make complexity` names them: -key_value per option, in the recipe's order)."""
+    tag = "".join(f"-{key}_{value}" for key, value in (options or {}).items())
+    return ROOT / "docs" / "complexity" / f"{model}-{FER2013_INPUTS[model]}{tag}.json"
+
+
+def _run_options(run):
+    import yaml
+
+    config = run / "config.yaml"
+    return yaml.safe_load(config.read_text())["recipe"]["model"].get("options") if config.is_file() else None
+
+
 def model_row(model, paper):
-    counts = _json(ROOT / "docs" / "complexity" / f"{model}-{FER2013_INPUTS[model]}.json")
+    run = RESULTS / f"{model}_fer2013"
+    counts = _json(complexity_file(model, _run_options(run))) or _json(complexity_file(model, None))
     params = _millions(counts["params_trainable"]) if counts else "–"
     if counts and counts["params_fixed"]:
         params += f" (+{_millions(counts['params_fixed'])} fixed)"
     macs = _millions(counts["macs"]) if counts else "–"
-    run = RESULTS / f"{model}_fer2013"
     metrics = _json(run / "metrics.json")
     if metrics is None:
         return [NAMES[model], f"{paper['accuracy']:.2f}", "not trained yet", "–", "–", "–", params, macs, "–", "–", "–"]
