@@ -15,11 +15,12 @@ SPLIT ?=
 TTA ?=
 IMAGE ?=
 
-.PHONY: help install test test-tensorflow test-jax complexity train resume evaluate predict sample publish ensemble device-pack results-table fer-baseline benchmarks performance-table learning-check
+.PHONY: help install test test-tensorflow test-jax test-slow test-all complexity train resume evaluate predict sample publish ensemble device-pack results-table fer-baseline benchmarks performance-table learning-check
 
 help:
 	@echo "make install   pip-install fer_keras (editable) with its test extras: TensorFlow, Keras 3, JAX (CPU), pytest, pytest-xdist"
-	@echo "make test      the whole suite on the TensorFlow backend, then the backend-neutral tests on JAX"
+	@echo "make test      the fast tier: the suite on the TensorFlow backend, then the backend-neutral tests on JAX"
+	@echo "make test-all  the fast tier, then the slow tier (tests marked slow; what CI runs)"
 	@echo "make complexity  rewrite docs/complexity/*.json (parameters and MACs quoted in README and docs)"
 	@echo "make train MODEL=amdcnn [DATASET=fer2013] [DATA=path] [EPOCHS=n] [OUT=runs/...] [SET='k=v ...']"
 	@echo "               train a paper's recipe (experiments/MODEL_DATASET.yaml); no DATA: the bundled FER2013 sample"
@@ -44,13 +45,24 @@ install:
 	$(PYTHON) -m pip install --upgrade pip
 	$(PYTHON) -m pip install -e ".[dev]"
 
+# Two tiers: `make test` is the fast tier on both backends (every module covered); `make test-all`
+# adds the slow tier (tests marked slow: every model trained end to end, subprocess kill/resume,
+# export parity, the wheel). Tests that need the real FER2013 file skip without it (FER2013_CSV).
+PYTEST_ARGS = -n $(JOBS) --dist loadfile
+
 test: test-tensorflow test-jax
 
 test-tensorflow:
-	KERAS_BACKEND=tensorflow $(PYTEST) -n $(JOBS) tests
+	KERAS_BACKEND=tensorflow $(PYTEST) $(PYTEST_ARGS) tests
 
 test-jax:
-	KERAS_BACKEND=jax $(PYTEST) -n $(JOBS) -m backend_neutral tests
+	KERAS_BACKEND=jax $(PYTEST) $(PYTEST_ARGS) -m backend_neutral tests
+
+test-slow:
+	KERAS_BACKEND=tensorflow $(PYTEST) $(PYTEST_ARGS) --run-slow -m slow tests
+	KERAS_BACKEND=jax $(PYTEST) $(PYTEST_ARGS) --run-slow -m "slow and backend_neutral" tests || [ $$? -eq 5 ]
+
+test-all: test test-slow
 
 # Parameters and MACs of every model at the papers' inputs, and of the ablation variants quoted in
 # docs/architectures.md: one JSON file per line below.

@@ -12,12 +12,35 @@ from fer_keras.quiet import import_keras_quietly  # noqa: E402
 keras = import_keras_quietly()
 
 
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run the tests marked slow (make test-all); `make test` leaves them out")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The two tiers (keras-hub's --run_large): `slow` tests are skipped unless --run-slow."""
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow tier: run with --run-slow (make test-all)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _seed_and_policy():
     keras.utils.set_random_seed(1234)
     keras.config.set_dtype_policy("float32")
     yield
     keras.config.set_dtype_policy("float32")
+
+
+@pytest.fixture
+def real_fer2013():
+    """The real FER2013 file (tests/real_data.py); the test is skipped without it."""
+    from tests.real_data import require_real
+
+    return require_real()
 
 
 @pytest.fixture

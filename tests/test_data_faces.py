@@ -23,15 +23,14 @@ from fer_keras.data.faces import (
     region_crops,
     region_crops_for_record,
 )
+from tests.real_data import REAL, require_real
 
-REAL = Path(os.environ.get("FER2013_CSV", Path(__file__).resolve().parents[2] / "shared/data/fer2013/fer2013.csv.gz"))
 ROWS = 8
 
 
 def real_rows_csv(folder, rows=ROWS):
     """The first `rows` rows of the real FER2013 file, as a small CSV in `folder`."""
-    if not REAL.is_file():
-        pytest.skip(f"real FER2013 not found at {REAL} (set FER2013_CSV)")
+    require_real()
     opener = gzip.open if REAL.suffix == ".gz" else open
     with opener(REAL, "rt") as f:
         lines = [next(f) for _ in range(rows + 1)]

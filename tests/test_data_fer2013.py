@@ -5,15 +5,14 @@ The readers use NumPy, pandas and OpenCV only, so these tests run once (TensorFl
 import gzip
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fer_keras.data import CLASS_NAMES, DatasetError, load_dataset
+from tests.real_data import REAL
 
 
-REAL = Path(os.environ.get("FER2013_CSV", Path(__file__).resolve().parents[2] / "shared/data/fer2013/fer2013.csv.gz"))
 
 
 def write_csv(path, rows, compress=False):
@@ -111,8 +110,7 @@ def test_read_only_folder_caches_elsewhere(tmp_path, rows, monkeypatch):
         folder.chmod(0o755)
 
 
-@pytest.mark.skipif(not REAL.is_file(), reason=f"real FER2013 not found at {REAL} (set FER2013_CSV)")
-def test_real_fer2013_split_sizes_and_class_counts(tmp_path, monkeypatch):
+def test_real_fer2013_split_sizes_and_class_counts(tmp_path, monkeypatch, real_fer2013):
     monkeypatch.setenv("FER_KERAS_CACHE", str(tmp_path))
     train = load_dataset("fer2013", REAL, split="Training")
     public = load_dataset("fer2013", REAL, split="PublicTest")

@@ -26,15 +26,13 @@ bounds (`test_the_bounds_catch_a_wrong_normalisation`).
 
 import importlib.util
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fer_keras.cli import main
+from tests.real_data import REAL, require_real
 
-REAL = Path(os.environ.get("FER2013_CSV", Path(__file__).resolve().parents[2] / "shared/data/fer2013/fer2013.csv.gz"))
 N_FACES = 256
 
 EXACT = {"agreement": 1.0, "max_diff": 1e-4}
@@ -98,8 +96,7 @@ def trained():
 @pytest.fixture(scope="module")
 def faces(trained):
     """(inputs, labels, Keras probabilities) of the first N_FACES real FER2013 PublicTest faces."""
-    if not REAL.is_file():
-        pytest.skip(f"real FER2013 not found at {REAL} (set FER2013_CSV)")
+    require_real()
     from fer_keras.data import load_dataset
     from fer_keras.export import pipeline_inputs
 
@@ -189,6 +186,7 @@ def test_the_bounds_catch_a_wrong_normalisation(faces, exported):
 
 
 def test_int8_is_calibrated_on_training_images_and_keeps_the_class_scores_float(exported):
+    require_real()  # the calibration images
     path, details = exported("tflite_int8")
     assert details["calibration"]["split"] == "Training" and details["calibration"]["samples"] == 300
     assert details["calibration"]["data"] == str(REAL)

@@ -13,7 +13,8 @@ import pytest
 
 import fer_keras.models.pretrained as pretrained
 from fer_keras.cli import main
-from tests.test_use import REAL, on_canvas, run, run_cli, write_rgb  # noqa: F401 (fixtures)
+from tests.real_data import REAL, require_real
+from tests.test_use import on_canvas, run, run_cli, write_rgb  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = "amdcnn_fer2013"
@@ -120,8 +121,7 @@ def test_bundled_weights_match_their_published_record():
 
 def test_evaluate_pretrained_reproduces_its_publictest_accuracy(capsys):
     report = _bundled_report()
-    if not REAL.is_file():
-        pytest.skip(f"real FER2013 not found at {REAL} (set FER2013_CSV)")
+    require_real()
     code, out, err = run_cli(capsys, "evaluate", "--pretrained", BUNDLED, "--dataset", "fer2013", "--data", REAL, "--json")
     assert code == 0, err
     result = json.loads(out)
@@ -132,8 +132,7 @@ def test_evaluate_pretrained_reproduces_its_publictest_accuracy(capsys):
 
 def test_predict_uses_the_bundled_model_when_none_is_named(tmp_path, capsys):
     _bundled_report()
-    if not REAL.is_file():
-        pytest.skip(f"real FER2013 not found at {REAL} (set FER2013_CSV)")
+    require_real()
     from fer_keras.data import load_dataset
 
     faces = load_dataset("fer2013", REAL, split="PublicTest").images[:1, :, :, 0]

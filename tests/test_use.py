@@ -5,7 +5,6 @@ One tiny AMDCNN run (the learnable folder dataset of test_training) is trained o
 shared; the commands run in-process through `fer_keras.cli.main`."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +15,8 @@ from fer_keras.cli import main
 from fer_keras.data.labels import CLASS_NAMES
 from fer_keras.data.sample import faces_on_canvas as on_canvas  # photos built from real faces
 from tests.test_training import small_recipe, write_learnable_folders
+from tests.real_data import REAL, require_real
 
-REAL = Path(os.environ.get("FER2013_CSV", Path(__file__).resolve().parents[2] / "shared/data/fer2013/fer2013.csv.gz"))
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -35,8 +34,7 @@ def run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def fer_faces():
     """Three real FER2013 Training faces (48x48 uint8)."""
-    if not REAL.is_file():
-        pytest.skip(f"real FER2013 not found at {REAL} (set FER2013_CSV)")
+    require_real()
     from fer_keras.data import load_dataset
 
     return load_dataset("fer2013", REAL, split="Training").images[:3, :, :, 0]
