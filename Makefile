@@ -41,7 +41,10 @@ help:
 	@echo "               train in the image on all GPUs: DATA read-only at /data, ./runs at /work/runs"
 	@echo "make docker-test              the TensorFlow test suite inside the image (its test stage)"
 
+# A system Python that refuses pip (PEP 668: Debian, Ubuntu, Homebrew) gets one line saying what to do.
 install:
+	@$(PYTHON) -c "import os, sys, sysconfig; sys.exit(3 if sys.prefix == sys.base_prefix and os.path.exists(os.path.join(sysconfig.get_path('stdlib'), 'EXTERNALLY-MANAGED')) else 0)" || { \
+		echo "make install: $(PYTHON) is the system's Python, which refuses pip (PEP 668); make a virtual environment first: $(PYTHON) -m venv .venv && make install PYTHON=.venv/bin/python (then use .venv/bin/fer-keras, or activate it)" >&2; exit 2; }
 	$(PYTHON) -m pip install --upgrade pip
 	$(PYTHON) -m pip install -e ".[dev]"
 

@@ -268,6 +268,60 @@ def _completed_epochs(run):
     return json.loads(metadata.read_text())["epoch"] if metadata.is_file() else 0
 
 
+def _keep_best_weights(path, best=None):
+    """Save the weights whenever the validation accuracy improves on `best`, atomically (a
+    temporary file renamed over `path`), so a kill never leaves a half-written best.weights.h5."""
+    import keras
+
+    class KeepBestWeights(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            nonlocal best
+            value = (logs or {}).get(MONITOR)
+            if value is None or (best is not None and not value > best):
+                return
+            best = float(value)
+            temporary = path.with_name(f".{path.name[: -len('.weights.h5')]}.tmp.weights.h5")
+            self.model.save_weights(temporary)
+            os.replace(temporary, path)
+
+    return KeepBestWeights()
+
+
+def _early_stopping(patience, run=None):
+    """Keras EarlyStopping on the validation accuracy that, for a resumed `run`, starts from its
+    log: the best value so far and the epochs since it, so patience spans every resumed chunk."""
+    import keras
+    import pandas as pd
+
+    class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            log = None if run is None else run / "log.csv"
+            if log is not None and log.is_file() and log.stat().st_size:
+                frame = pd.read_csv(log)
+                if MONITOR in frame and len(frame):
+                    self.best = float(frame[MONITOR].max())
+                    self.best_epoch = int(frame[MONITOR].idxmax())
+                    self.wait = len(frame) - 1 - self.best_epoch
+
+    return ResumableEarlyStopping(MONITOR, patience=patience, mode="max")
+
+
+def _trim_log(run, epochs):
+    """Keep log.csv's rows of the first `epochs` epochs: a kill after an epoch's row was written
+    but before its backup repeats that epoch on resume, and its row must not appear twice."""
+    import pandas as pd
+
+    log = run / "log.csv"
+    if not log.is_file() or not log.stat().st_size:
+        return
+    frame = pd.read_csv(log)
+    if "epoch" in frame and (frame["epoch"] >= epochs).any():
+        temporary = log.with_name(".log.csv.tmp")
+        frame[frame["epoch"] < epochs].to_csv(temporary, index=False)
+        os.replace(temporary, log)
+
+
 def _best_so_far(run):
     import pandas as pd
 
@@ -315,7 +369,9 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
     else:
         record = {"recipe": recipe, "data": None if data is None else str(data), "protocol": protocol,
                   "command": command or invoked_command(), "keras_backend": keras.backend.backend()}
-        (run / "config.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+        temporary = run / ".config.yaml.tmp"
+        temporary.write_text(yaml.safe_dump(record, sort_keys=False))
+        os.replace(temporary, run / "config.yaml")
     regions = recipe["data"].get("regions", False)
     inputs = {split: region_inputs(r, config.input_size, regions) for split, r in
               (("train", train_record), ("validation", val_record), ("test", test_record)) if r is not None}
@@ -339,6 +395,8 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
             jit_compile=settings.get("jit_compile", "auto"),
         )
     epochs, initial_epoch = settings["epochs"], _completed_epochs(run) if resume else 0
+    if resume:
+        _trim_log(run, initial_epoch)
     to_fit = _targets(training, config)
     val_config = replace(config, sample_weights=False, tta=None)
     if keras.backend.backend() == "tensorflow":  # tf.data
@@ -365,18 +423,19 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
         _stop_on_non_finite_loss(),
         *([loss_warmup(training, warmup_epochs)] if warmup_epochs else []),
         _collapse_monitor(model, training.center_loss, val_record, val_config, inputs.get("validation"), settings.get("collapse_warn_after", 3)),
-        keras.callbacks.BackupAndRestore(str(run / "backup"), double_checkpoint=True, delete_checkpoint=False),
-        keras.callbacks.ModelCheckpoint(str(run / "best.weights.h5"), monitor=MONITOR, mode="max", save_best_only=True,
-                                        save_weights_only=True, initial_value_threshold=_best_so_far(run) if resume else None),
+        _keep_best_weights(run / "best.weights.h5", _best_so_far(run) if resume else None),
         keras.callbacks.CSVLogger(str(run / "log.csv"), append=resume),
     ]
     if importlib.util.find_spec("tensorflow"):  # Keras's TensorBoard callback writes with tf.summary
         callbacks.append(keras.callbacks.TensorBoard(str(run / "tensorboard")))
     if settings.get("early_stopping_patience"):
-        callbacks.append(keras.callbacks.EarlyStopping(MONITOR, patience=settings["early_stopping_patience"], mode="max"))
+        callbacks.append(_early_stopping(settings["early_stopping_patience"], run if resume else None))
     time_limit = settings.get("time_limit_minutes") if time_limit_minutes is None else time_limit_minutes
     if time_limit:
         callbacks.append(_stop_at_time_limit(float(time_limit)))
+    # Last of the run's own callbacks: when the backup records an epoch as done, everything that
+    # epoch writes (best weights, log row) is already on disk, so a kill at any moment resumes.
+    callbacks.append(keras.callbacks.BackupAndRestore(str(run / "backup"), double_checkpoint=True, delete_checkpoint=False))
     callbacks += extra_callbacks
     start = time.perf_counter()
     try:

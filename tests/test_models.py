@@ -48,9 +48,25 @@ def test_registry():
 @pytest.mark.parametrize("dataset", ["fer2013", "rafdb"])
 def test_builds_at_the_papers_inputs_and_predicts_probabilities(name, dataset, rng):
     model = build_model(name, input_shape=INPUT_SHAPES[name][dataset])
-    out = model(inputs_for(model, 2, rng), training=False)
-    probs = keras.ops.convert_to_numpy(out["probabilities"])
-    assert probs.shape == (2, 7) and probs.dtype == np.float32
+    # Batch statistics (training=True): an untrained LBAN-IL's activations overflow its initial BN
+    # moving statistics, so in inference mode every image would get the same saturated answer.
+    out = {k: keras.ops.convert_to_numpy(v).astype("float64") for k, v in model(inputs_for(model, 2, rng), training=True).items()}
+    probs = out["probabilities"]
+    assert probs.shape == (2, 7) and model.output["probabilities"].dtype == "float32"
+    assert not np.allclose(probs[0], probs[1], atol=1e-6)  # the two images get different answers
+
+    def softmax(z):
+        z = z - z.max(-1, keepdims=True)
+        return np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+
+    if "cosines" in out:  # ArcFace heads: probabilities = softmax(s cos), s = 30
+        np.testing.assert_allclose(probs, softmax(30 * out["cosines"]), rtol=1e-4, atol=1e-6)
+    heads = [k for k in out if k.endswith("_cosine")]
+    if heads:  # AMDCNN: eq. 13-14, sum_k alpha_k softmax(s cos_k) with alpha = softmax(awfm logits)
+        logits = keras.ops.convert_to_numpy(model.get_layer("awfm").weights[0]).astype("float64")
+        alpha = softmax(logits)
+        fused = sum(a * softmax(30 * out[h]) for a, h in zip(alpha, ["aux1_cosine", "aux2_cosine", "aux3_cosine", "main_cosine"]))
+        np.testing.assert_allclose(probs, fused, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
 
 
@@ -139,7 +155,8 @@ def test_lban_structure_and_learnable_parameters():
     counts = complexity(model)
     assert abs(counts["params_trainable"] / 19.8e6 - 1) < 0.10  # Table 2, fixed filters excluded
     assert counts["params_fixed"] > 0
-    assert counts["params_total"] > counts["params_trainable"] + counts["params_fixed"] - 1
+    statistics = sum(int(np.prod(w.shape)) for w in model.weights if w.path.endswith(("moving_mean", "moving_variance")))
+    assert counts["params_total"] == counts["params_trainable"] + counts["params_fixed"] + statistics
 
 
 def test_lban_table2_variants_and_table1_ablations():

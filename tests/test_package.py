@@ -67,11 +67,28 @@ def test_cli_lists_every_layer_and_loss():
     assert listed == set(layers.__all__) | set(losses.__all__)
 
 
-def test_cli_version():
+def test_cli_version(capsys):
+    import re
+
     from fer_keras import __version__
     from fer_keras.cli import main
 
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0
-    assert __version__.count(".") == 2
+    assert re.fullmatch(r"\d+\.\d+\.\d+", __version__)
+    assert __version__ in capsys.readouterr().out
+
+
+def test_make_install_on_a_python_that_refuses_pip_says_what_to_do(tmp_path):
+    """PEP 668: a system Python marked EXTERNALLY-MANAGED gets one line naming the fix, exit 2."""
+    import subprocess
+    from pathlib import Path
+
+    fake = tmp_path / "python3"
+    fake.write_text("#!/bin/sh\nexit 3\n")  # what the Makefile's check returns on such a Python
+    fake.chmod(0o755)
+    done = subprocess.run(["make", "--no-print-directory", "install", f"PYTHON={fake}"], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 2 and "refuses pip (PEP 668)" in done.stderr and "-m venv .venv" in done.stderr
+    assert "pip install" not in done.stdout  # nothing was attempted

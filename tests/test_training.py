@@ -171,6 +171,70 @@ def test_kill_mid_epoch_then_resume_gives_the_uninterrupted_weights(tmp_path, rn
     assert [line.split(",")[0] for line in log[1:]] == ["0", "1", "2"]
 
 
+KILLED_WHILE_SAVING_BEST = textwrap.dedent("""
+    import os, signal, sys
+    import keras
+    sys.path.insert(0, {tests!r})
+    from test_training import small_recipe
+    from fer_keras.training import train
+
+    save_weights, saves = keras.Model.save_weights, []
+
+    def dying_save(self, filepath, *args, **kwargs):
+        if "best" in os.path.basename(str(filepath)):
+            saves.append(filepath)
+            if {kill} and len(saves) == 2:  # half a file, then SIGKILL, as a kill mid-write leaves it
+                with open(filepath, "wb") as handle:
+                    handle.write(b"\\x89HDF\\r\\n\\x1a\\n" + bytes(100))
+                os.kill(os.getpid(), signal.SIGKILL)
+        return save_weights(self, filepath, *args, **kwargs)
+
+    keras.Model.save_weights = dying_save
+    train(small_recipe(4, ["optimizer.learning_rate=0.01"]), data={data!r}, out={out!r}, resume={resume}, verbose=0)
+""")
+
+
+@pytest.mark.slow
+def test_a_kill_while_the_best_weights_are_written_leaves_a_run_that_resumes(tmp_path, rng):
+    """Issue 17, case 3: best.weights.h5 was written in place, so a kill mid-write left a file that
+    made every --resume fail. Now it is written to a temporary file and renamed."""
+    write_learnable_folders(tmp_path / "data", {"train": 40, "val": 16}, rng)
+
+    def run(kill, resume):
+        script = KILLED_WHILE_SAVING_BEST.format(tests=os.path.dirname(__file__), data=str(tmp_path / "data"),
+                                                 out=str(tmp_path / "run"), kill=kill, resume=resume)
+        return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+
+    killed = run(True, False)
+    if killed.returncode == 0:
+        pytest.skip("validation accuracy improved only once: the best weights were never saved twice")
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    resumed = run(False, True)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    log = (tmp_path / "run/log.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in log[1:]] == ["0", "1", "2", "3"]  # no epoch twice, none missing
+    assert not list((tmp_path / "run").glob(".*tmp*"))
+
+
+def test_resume_trims_log_rows_past_the_backup_and_early_stopping_counts_across_chunks(tmp_path):
+    """A row written after the last backup is dropped on resume (that epoch runs again); patience
+    starts from the log's best epoch, not from the resumed chunk's first."""
+    import keras
+
+    from fer_keras.training import MONITOR, _early_stopping, _trim_log
+
+    (tmp_path / "log.csv").write_text(f"epoch,loss,{MONITOR}\n0,2.0,0.30\n1,1.5,0.50\n2,1.2,0.40\n3,1.1,0.45\n")
+    _trim_log(tmp_path, 3)
+    assert (tmp_path / "log.csv").read_text().splitlines()[-1] == "2,1.2,0.4"
+    stopper = _early_stopping(2, tmp_path)
+    stopper.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    stopper.on_train_begin()
+    assert (stopper.best, stopper.best_epoch, stopper.wait) == (0.5, 1, 1)
+    stopper.on_epoch_end(3, {MONITOR: 0.45})  # the second epoch without improvement: patience 2 is spent
+    assert stopper.model.stop_training
+
+
 SCALE_RUNS = textwrap.dedent("""
     import json, sys
     import tensorflow as tf
