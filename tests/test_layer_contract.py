@@ -30,6 +30,14 @@ CASES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_names():
+    """Layer names come from global counters; reset them so other test modules see the names
+    they expect."""
+    yield
+    keras.backend.clear_session()
+
+
 def test_every_exported_layer_has_a_contract_case():
     exported = {name for name in L.__all__ if isinstance(getattr(L, name), type) and issubclass(getattr(L, name), keras.layers.Layer)}
     assert exported == set(CASES)

@@ -82,7 +82,9 @@ def small_recipe(epochs, extra=()):
         "data.dataset=folder", "data.train=train", "data.validation=val", "data.test=null",
         "model.input_shape=[28, 28, 1]", "model.options={attention: cbam, num_aux: 1}",
         "pipeline.input_size=[28, 28]", "pipeline.batch_size=16", "pipeline.augmentation={horizontal_flip: true}",
-        "optimizer.learning_rate=0.003", f"training.epochs={epochs}", *extra,
+        "optimizer.learning_rate=0.003", f"training.epochs={epochs}",
+        # the head weighting the first tests were written against (every loss weight 1, weights on all)
+        "loss.aux_weight=1.0", "loss.sample_weights_on=all", *extra,
     ])
 
 

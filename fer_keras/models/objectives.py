@@ -41,7 +41,7 @@ class TrainingModel:
 
     def metrics(self):
         """Accuracy of the fused probabilities and of every cosine head (argmax of its cosines)."""
-        return {name: ["accuracy"] for name in self.model.output if name == "probabilities" or name.endswith("cosine")}
+        return {name: ["accuracy"] for name in self.model.output if name in ("probabilities", "cosines") or name.endswith("_cosine")}
 
 
 def _require(model, output, loss):
