@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from probe import DEFAULT_CSV
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CSV = ROOT.parent / "shared/data/fer2013/fer2013.csv.gz"
 MODELS = ("amdcnn", "mrcar", "mifad_net", "lban")
 OUT = ROOT / "experiments/results/learning_check.json"
 

@@ -109,10 +109,10 @@ def main(recipe_name, variants, description, out_name, defaults=(4000, 1000, 4),
         "command": " ".join([f"python experiments/{out_name}.py"] + sys.argv[1:]),
         "date": date.today().isoformat(),
     }
+    from fer_keras.evaluation import write_json
+
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.out.with_name(f".{args.out.name}.tmp")
-    temporary.write_text(json.dumps(result, indent=2) + "\n")
-    temporary.replace(args.out)
+    write_json(result, args.out)
     for name, summary in results.items():
         print(f"{name}: PublicTest {summary['kept_epoch_validation_accuracy']:.4f}, macro F1 "
               f"{summary['kept_epoch_macro_f1']:.4f}, most-predicted share {summary['kept_epoch_most_predicted_share']:.3f}")
