@@ -67,7 +67,10 @@ def _parse_option(text):
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     import yaml
 
-    return key, yaml.safe_load(value)
+    try:
+        return key, yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the value is not a plain YAML value") from None
 
 
 def cmd_summary(args):
@@ -127,6 +130,13 @@ def cmd_train(args):
     except (ValueError, NonFiniteLossError) as err:
         print(f"fer-keras train: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        from pathlib import Path
+
+        done = (Path(out) / "config.yaml").is_file()
+        print(f"fer-keras train: interrupted{f'; continue with: fer-keras train --resume {out}' if done else ''}",
+              file=sys.stderr)
+        return 130
     print(json.dumps({"run": str(out), "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
                       "epochs_done": metrics["epochs_done"]}))
     return 0
@@ -169,6 +179,22 @@ def _usage_errors(command):
     return wrap
 
 
+def _check_evaluation_out(out):
+    """Before any work: --out of evaluate / ensemble is a folder that is not a run's (whose
+    metrics.json it would replace)."""
+    from pathlib import Path
+
+    from fer_keras.inference import UsageError
+
+    if out is None:
+        return
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file; --out is the folder for metrics.json, confusion_matrix.png, predictions.csv")
+    if (out / "config.yaml").is_file():
+        raise UsageError(f"--out {out}: is a training run's folder (its metrics.json is the run's); choose another folder")
+
+
 def _write_evaluation(out, report, probabilities, record, title):
     """metrics.json, confusion_matrix.png and predictions.csv (label, predicted, class probabilities) in `out`."""
     from pathlib import Path
@@ -201,6 +227,7 @@ def cmd_evaluate(args):
 
     from fer_keras.inference import default_data, evaluate_model
 
+    _check_evaluation_out(args.out)
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
         trained = _trained(args)
         result = evaluate_model(trained.model, trained.recipe, dataset=args.dataset,
@@ -229,6 +256,7 @@ def cmd_ensemble(args):
     from fer_keras.ensemble import evaluate_ensemble, load_ensemble_config
     from fer_keras.training import invoked_command
 
+    _check_evaluation_out(args.out)
     config = load_ensemble_config(args.config)
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
         result = evaluate_ensemble(config, data=args.data, split=args.split, batch_size=args.batch_size,
@@ -257,18 +285,19 @@ def cmd_ensemble(args):
 def cmd_predict(args):
     import contextlib
 
-    from fer_keras.predict import FacePredictor, format_entry, predict_paths
+    from fer_keras.predict import FacePredictor, check_out, format_entry, predict_paths
 
     def show(entry):
         for line in format_entry(entry):
             print(line, flush=True)
 
+    check_out(args.inputs, args.out, args.overwrite)  # before loading the model
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
         trained = _trained(args)
         predictor = FacePredictor(trained, batch_size=args.batch_size, tta=args.tta,
                                   detector_options={"min_confidence": args.min_confidence})
         entries = predict_paths(predictor, args.inputs, out=args.out, every=args.every,
-                                emit=None if args.json else show)
+                                emit=None if args.json else show, overwrite=args.overwrite)
     if args.json:
         print(json.dumps(entries, indent=2))
     failed = [e for e in entries if "error" in e]
@@ -304,14 +333,16 @@ def cmd_explain(args):
 def cmd_export(args):
     import contextlib
 
-    from fer_keras.export import check_arguments, export_model
+    from fer_keras.export import check_arguments, check_out, export_model
 
     calibration_given = args.calibration_data is not None or args.calibration_samples is not None
     check_arguments(args.format, args.quantize, True if calibration_given else None)  # before loading the model
+    check_out(args.out, args.format, args.overwrite)
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
         trained = _trained(args)
         path, details = export_model(trained, args.format, args.out, quantize=args.quantize,
-                                     calibration=args.calibration_data, calibration_samples=args.calibration_samples)
+                                     calibration=args.calibration_data, calibration_samples=args.calibration_samples,
+                                     overwrite=args.overwrite)
     if args.json:
         print(json.dumps(details, indent=2))
         return 0
@@ -424,7 +455,9 @@ def build_parser():
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image or video files, or folders of them")
     _add_model_source(p, "<model>_fer2013")
     p.add_argument("--json", action="store_true", help="print a JSON list (one entry per image or video frame)")
-    p.add_argument("--out", default=None, metavar="DIR", help="write annotated images (and videos) here")
+    p.add_argument("--out", default=None, metavar="DIR", help="write annotated images (and videos) here (never "
+                   "an input folder)")
+    p.add_argument("--overwrite", action="store_true", help="replace annotated copies that already exist in --out")
     p.add_argument("--batch-size", type=_positive_int, default=32, help="images per detection batch and faces per model call")
     p.add_argument("--every", type=_positive_int, default=1, metavar="N", help="analyse every N-th video frame")
     p.add_argument("--tta", choices=("none", "tencrop"), default=None, help="test-time augmentation (default: the recipe's)")
@@ -456,7 +489,9 @@ def build_parser():
                    "(default: the run's data, else the bundled FER2013 sample of 560 Training rows)")
     p.add_argument("--calibration-samples", type=_positive_int, default=None, metavar="N",
                    help="with --quantize int8: images drawn (seeded) from that split (default 300)")
-    p.add_argument("--out", required=True, metavar="PATH", help="the SavedModel directory, or the .tflite / .onnx file")
+    p.add_argument("--out", required=True, metavar="PATH", help="the SavedModel directory (new, empty, or an earlier "
+                   "export), or the .tflite / .onnx file")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--json", action="store_true", help="print the export's details as JSON (and nothing else) on stdout")
     p.set_defaults(func=cmd_export)
     return parser
@@ -468,7 +503,18 @@ def main(argv=None):
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return args.func(args)
+    # The one error boundary: expected failures are one line and exit 2 (130 for Ctrl-C); the
+    # commands turn the library's errors (ValueError subclasses) into the same. Anything else is a
+    # bug and keeps its traceback.
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print(f"fer-keras {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except OSError as err:  # a path the user gave: missing, unreadable, a folder where a file belongs, disk full
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"fer-keras {args.command}: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

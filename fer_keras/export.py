@@ -20,7 +20,8 @@ augmentation, whose predictions the caller averages) to the input size.
 Formats and quantisation:
   savedmodel  a SavedModel directory for TF Serving (Keras' ExportArchive; endpoints "serve" and
               its alias "serving_default"), float32. fer_keras.json in its assets.extra/ names the
-              classes and the input contract.
+              classes and the input contract; fer_keras_export.json (`MARKER`) at its top holds the
+              export's details and marks the folder as written by `export_model`.
   tflite      TFLite (converted from that SavedModel). quantize=None: float32. "float16": weights
               stored as float16 (half the size), computed in float32 on CPU. "int8": weights and
               activations int8 (post-training integer quantisation), calibrated on representative
@@ -35,6 +36,13 @@ Formats and quantisation:
               `model.export(format="onnx")` does on the TensorFlow backend (which would also export
               every other output); float32; classes and input contract in the metadata_props.
 
+Writing --out (`check_out`, before anything is converted): a SavedModel goes to a new or empty folder,
+or replaces a SavedModel that `export_model` wrote there before (the marker, and nothing but what an
+export writes); any other non-empty folder is refused, whatever `overwrite` says. A .tflite / .onnx
+file replaces an existing file only with overwrite=True (`--overwrite`). Every artefact is written
+under a hidden temporary name beside --out and moved into place only once complete, so a failed
+export leaves --out as it was.
+
 Errors are `ExportError`s (UsageErrors) whose messages name the argument (--format, --quantize,
 --calibration-data, --out) and, for a model that does not convert, the converter's reason.
 """
@@ -43,6 +51,7 @@ import contextlib
 import io
 import json
 import os
+import secrets
 import shutil
 import tempfile
 import warnings
@@ -50,6 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_keras import __version__
 from fer_keras.inference import UsageError, eval_config, input_shape, model_inputs, uses_regions
 
 FORMATS = ("savedmodel", "tflite", "onnx")
@@ -57,6 +67,8 @@ QUANTIZATIONS = ("float16", "int8")
 SUFFIXES = {"tflite": ".tflite", "onnx": ".onnx"}
 DEFAULT_CALIBRATION_SAMPLES = 300
 OUTPUT = "probabilities"
+MARKER = "fer_keras_export.json"  # in every SavedModel export: its details; lets a re-export replace the folder
+SAVEDMODEL_ENTRIES = frozenset({"saved_model.pb", "fingerprint.pb", "variables", "assets", "assets.extra", MARKER})
 RANGES = {"unit": "[0, 1]: uint8 pixels / 255", "centered": "[-1, 1]: uint8 pixels / 127.5 - 1",
           "standard": "each image standardised to zero mean, unit variance", "none": "uint8 pixel values as floats"}
 
@@ -348,20 +360,87 @@ def _export_onnx(trained, out, opset=None):
     return {"opset": opsets.get("ai.onnx"), "tf2onnx": tf2onnx.__version__}
 
 
-def _prepare_out(out, fmt):
+def _why_not_replaceable(folder):
+    """None when `folder` is a SavedModel export_model wrote (the marker, nothing else than what an
+    export writes), else why not."""
+    marker = folder / MARKER
+    try:
+        written = json.loads(marker.read_text()).get("format") == "savedmodel"
+    except (OSError, ValueError, AttributeError):
+        written = False
+    if not written:
+        return f"a non-empty folder that fer-keras export did not write (no {MARKER})"
+    foreign = sorted(entry.name for entry in folder.iterdir() if entry.name not in SAVEDMODEL_ENTRIES)
+    if foreign:
+        return f"an earlier export, but it also holds {', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''}"
+    return None
+
+
+def check_out(out, fmt, overwrite=False):
+    """Raise ExportError when `fmt` may not be written to `out`. A SavedModel needs a new or empty
+    folder, or one holding a SavedModel export_model wrote (replaced; `overwrite` plays no part:
+    no other folder is ever emptied); a .tflite / .onnx file replaces an existing file only with
+    `overwrite`."""
     out = Path(out)
     if fmt == "savedmodel":
-        if out.is_file():
-            raise ExportError(f"--out {out}: is a file; a SavedModel is a directory")
+        if out.exists() and not out.is_dir():
+            raise ExportError(f"--out {out}: is a file; a SavedModel is a folder")
         if out.is_dir() and any(out.iterdir()):
-            if not (out / "saved_model.pb").is_file():
-                raise ExportError(f"--out {out}: a non-empty directory that is not a SavedModel; not overwriting it")
-            shutil.rmtree(out)
+            why = _why_not_replaceable(out)
+            if why:
+                raise ExportError(f"--out {out}: {why}; choose a new or empty folder")
     else:
         if out.is_dir():
             raise ExportError(f"--out {out}: is a directory; --format {fmt} writes one file (e.g. model{SUFFIXES[fmt]})")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return out
+        if (out.exists() or out.is_symlink()) and not overwrite:
+            raise ExportError(f"--out {out}: the file exists; choose another name, or pass --overwrite to replace it")
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ExportError(f"--out {out}: {parent} is a file, not a folder")
+
+
+def _staging_path(out, fmt):
+    """A new hidden name beside `out` (same folder; a SavedModel: beside the folder a link points to)
+    that the export is written to first."""
+    out = out.resolve() if fmt == "savedmodel" else Path(os.path.abspath(out))
+    token = f"{os.getpid()}.{secrets.token_hex(4)}"
+    return out.parent / (f".{out.name}.{token}.tmp" + SUFFIXES.get(fmt, ""))
+
+
+def _replace_folder(new, out):
+    """Move the finished SavedModel folder `new` to `out` (absent, empty, or an earlier export: see
+    `check_out`): the old folder is renamed aside, the new one renamed in, then the old one deleted.
+    When `out` is (or holds) the current folder, their entries move instead, so the folder stays."""
+    out = out.resolve()
+    if not out.exists():
+        os.rename(new, out)
+        return
+    aside = out.parent / f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.old"
+    here = Path.cwd().resolve()
+    if out == here or out in here.parents:
+        aside.mkdir()
+        for entry in list(out.iterdir()):
+            os.rename(entry, aside / entry.name)
+        for entry in list(new.iterdir()):
+            os.rename(entry, out / entry.name)
+        new.rmdir()
+    else:
+        os.rename(out, aside)
+        try:
+            os.rename(new, out)
+        except OSError:
+            os.rename(aside, out)
+            raise
+    shutil.rmtree(aside)
+
+
+def _remove(path):
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 def check_arguments(fmt, quantize=None, calibration=None):
@@ -377,9 +456,15 @@ def check_arguments(fmt, quantize=None, calibration=None):
 
 
 def export_model(trained, fmt, out, quantize=None, calibration=None, calibration_samples=None, opset=None,
-                 float_layers=None):
+                 float_layers=None, overwrite=False):
     """Export `trained` (a `fer_keras.inference.Trained`) as `fmt` ("savedmodel", "tflite", "onnx")
     to `out` (a directory for savedmodel, a file otherwise); returns (path, details).
+
+    `out` is checked first (`check_out`): a SavedModel goes to a new or empty folder or replaces an
+    earlier SavedModel export (recognised by its MARKER file, fer_keras_export.json: the details
+    below; a folder holding anything else is refused); an existing .tflite / .onnx file is replaced
+    only with `overwrite`. The artefact is written beside `out` under a hidden name and moved into
+    place when complete.
 
     quantize: None, or for tflite "float16" / "int8". calibration (int8 only): None for
     `calibration_inputs(trained)` (the model's own training images), a dataset file or folder
@@ -391,7 +476,8 @@ def export_model(trained, fmt, out, quantize=None, calibration=None, calibration
     and op counts; onnx: opset).
     """
     check_arguments(fmt, quantize, calibration if calibration is not None else calibration_samples)
-    out = _prepare_out(out, fmt)
+    out = Path(out)
+    check_out(out, fmt, overwrite)
     details = {"format": fmt, "quantize": quantize or "none", "path": str(out)}
     if quantize == "int8":
         if calibration is None or isinstance(calibration, (str, os.PathLike)):
@@ -400,19 +486,40 @@ def export_model(trained, fmt, out, quantize=None, calibration=None, calibration
             details["calibration"] = where
         else:
             details["calibration"] = {"data": "inputs given by the caller"}
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExportError(f"--out {out}: cannot create its folder ({err})") from err
+    staged = _staging_path(out, fmt)
     converters = {
-        "savedmodel": lambda: _export_savedmodel(trained, out),
-        "tflite": lambda: _export_tflite(trained, out, quantize, calibration, float_layers),
-        "onnx": lambda: _export_onnx(trained, out, opset),
+        "savedmodel": lambda: _export_savedmodel(trained, staged),
+        "tflite": lambda: _export_tflite(trained, staged, quantize, calibration, float_layers),
+        "onnx": lambda: _export_onnx(trained, staged, opset),
     }
     try:
-        with _quiet_converters():
-            details.update(converters[fmt]())
-    except ExportError:
-        raise
-    except Exception as err:  # the converters raise many types (ConverterError, ValueError, RuntimeError, ...)
-        what = f"--format {fmt}" + (f" --quantize {quantize}" if quantize else "")
-        raise ExportError(f"{what}: {trained.name} does not convert: {_reason(err)}") from err
+        if fmt == "savedmodel":
+            staged.mkdir()
+        try:
+            with _quiet_converters():
+                details.update(converters[fmt]())
+        except ExportError:
+            raise
+        except Exception as err:  # the converters raise many types (ConverterError, ValueError, RuntimeError, ...)
+            what = f"--format {fmt}" + (f" --quantize {quantize}" if quantize else "")
+            raise ExportError(f"{what}: {trained.name} does not convert: {_reason(err)}") from err
+        if fmt == "savedmodel":
+            marker = {"written_by": "fer-keras export", "fer_keras": __version__, **details, **contract(trained)}
+            (staged / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+        check_out(out, fmt, overwrite)  # again: --out may have changed during the conversion
+        try:
+            if fmt == "savedmodel":
+                _replace_folder(staged, out)
+            else:
+                os.replace(staged, out)
+        except OSError as err:
+            raise ExportError(f"--out {out}: cannot move the export into place ({err})") from err
+    finally:
+        _remove(staged)
     details["size_bytes"] = _size(out)
     details.update(contract(trained))
     return out, details
@@ -519,7 +626,7 @@ def parity(reference, probabilities):
 
 
 __all__ = [
-    "DEFAULT_CALIBRATION_SAMPLES", "Exported", "ExportError", "FORMATS", "QUANTIZATIONS", "calibration_inputs",
-    "check_arguments", "class_score_layers", "contract", "export_model", "format_of", "input_names", "load_exported",
-    "parity", "pipeline_inputs", "serving_function",
+    "DEFAULT_CALIBRATION_SAMPLES", "Exported", "ExportError", "FORMATS", "MARKER", "QUANTIZATIONS",
+    "calibration_inputs", "check_arguments", "check_out", "class_score_layers", "contract", "export_model",
+    "format_of", "input_names", "load_exported", "parity", "pipeline_inputs", "serving_function",
 ]

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from fer_keras.data.errors import DatasetError
 from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
@@ -49,12 +48,36 @@ def _import_models():
     import fer_keras.models  # noqa: F401
 
 
+def _keras_file_problem(path):
+    """Why `path` is not a readable .keras file (a zip archive holding config.json), or None."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except zipfile.BadZipFile:
+        return "not a zip archive: truncated, or not saved by Keras 3's model.save"
+    except OSError as err:
+        return err.strerror or str(err)
+    if "config.json" not in names:
+        return "a zip archive without the config.json a .keras file holds"
+    return None
+
+
 def _load_keras_file(path, argument):
+    import zipfile
+    import zlib
+
     import keras
 
+    problem = _keras_file_problem(path)
+    if problem is not None:  # Keras itself says "File not found" for any file that is not a zip
+        raise UsageError(f"{argument} {path}: not a readable Keras model file ({problem})")
     _import_models()
     try:
         model = keras.saving.load_model(path, compile=False)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as err:  # a damaged member of the archive
+        raise UsageError(f"{argument} {path}: not a readable Keras model file ({err})") from err
     except (ValueError, OSError, TypeError, KeyError) as err:
         raise UsageError(f"{argument} {path}: cannot be loaded as a Keras model ({err})") from err
     check_model(model, f"{argument} {path}")
@@ -71,16 +94,12 @@ def check_model(model, source="model"):
 
 def run_config(run_dir):
     """The run's config.yaml as a dict (keys recipe, data, protocol, command, ...)."""
-    run = Path(run_dir)
-    if not run.is_dir():
-        raise UsageError(f"--run {run}: no such run directory")
-    config = run / "config.yaml"
-    if not config.is_file():
-        raise UsageError(f"--run {run}: no config.yaml there (not a run directory written by `fer-keras train`)")
-    saved = yaml.safe_load(config.read_text()) or {}
-    if not isinstance(saved.get("recipe"), dict):
-        raise UsageError(f"--run {run}: config.yaml has no recipe")
-    return saved
+    from fer_keras.training import read_run_config
+
+    try:
+        return read_run_config(run_dir)
+    except ValueError as err:
+        raise UsageError(f"--run {err}") from None
 
 
 def load_run(run_dir):
@@ -121,6 +140,20 @@ def model_recipe(name, dataset=None, recipe=None, overrides=()):
     return resolved
 
 
+WEIGHTS_SUFFIXES = (".h5", ".hdf5", ".weights.json")  # what Keras 3 load_weights reads besides .keras
+
+
+def _weights_file_problem(path):
+    """Why `path` cannot be opened as an HDF5 weights file, or None."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r"):
+            return None
+    except OSError as err:
+        return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
 def load_model_weights(name, weights_file, recipe=None, **options):
     """Model `name` with the weights in `weights_file`.
 
@@ -140,6 +173,13 @@ def load_model_weights(name, weights_file, recipe=None, **options):
         if name is not None and model.name in MODELS and model.name != name:
             raise UsageError(f"--weights {path}: holds a {model.name} model, not --model {name}")
         return model
+    if not path.name.lower().endswith(WEIGHTS_SUFFIXES):
+        raise UsageError(f"--weights {path}: not a weights file Keras reads (expected a .keras model "
+                         "or .weights.h5 weights)")
+    problem = None if path.name.lower().endswith(".json") else _weights_file_problem(path)
+    if problem is not None:  # not the recipe's fault: say so before building the model
+        raise UsageError(f"--weights {path}: not a readable weights file ({problem}; truncated, or not an "
+                         "HDF5 .weights.h5 file)")
     recipe = recipe if recipe is not None else model_recipe(name)
     section = recipe["model"]
     settings = {**(section.get("options") or {}), **options}
@@ -158,7 +198,9 @@ def load_model_weights(name, weights_file, recipe=None, **options):
         warnings.simplefilter("always")
         try:
             model.load_weights(path)
-        except (ValueError, KeyError, OSError, TypeError) as err:
+        except OSError as err:  # the file opened but a dataset in it cannot be read
+            raise UsageError(f"--weights {path}: not a readable weights file ({str(err).strip()})") from err
+        except (ValueError, KeyError, TypeError) as err:
             raise misfit(str(err).strip().splitlines()[0]) from err
     skipped = [str(w.message) for w in caught if "freshly-initialized" in str(w.message)]
     if skipped:  # Keras loaded part of the file and left other layers as initialised

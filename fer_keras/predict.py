@@ -16,9 +16,14 @@ images are classified in one call. An entry per image or frame:
 
 An image without a face gives "faces": []; an unreadable file gives "error". With `out`, annotated
 copies (boxes, label and probability, drawn with OpenCV) are written there, and for a video an
-annotated video (frames between analysed ones carry the last analysed frame's boxes).
+annotated video (frames between analysed ones carry the last analysed frame's boxes). `check_out`
+refuses, before anything is analysed, an `out` that is an input folder or would receive a copy in
+place of an input file, and copies that would replace existing files unless `overwrite`; each copy
+is written under a hidden temporary name and then renamed into place.
 """
 
+import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -154,19 +159,93 @@ class _OutputNames:
         return candidate
 
 
-def predict_paths(predictor, paths, out=None, every=1, emit=None):
+def _identity(path):
+    """(device, inode) of an existing path, else None: the same file under any name."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _output_plan(files, paths, out, overwrite):
+    """The annotated copy's path for each of `files` (a list in their order), after the checks of `check_out`."""
+    import cv2
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file; expected a folder for the annotated copies")
+    where, identity = out.resolve(), _identity(out)
+    for text in paths:
+        folder = Path(text)
+        if folder.is_dir() and (folder.resolve() == where or (identity is not None and _identity(folder) == identity)):
+            raise UsageError(f"--out {out}: is the input folder {folder}; the annotated copies would replace its "
+                             "files; choose another folder")
+    inputs = {path.resolve(): path for path in files}
+    identities = {_identity(path): path for path in files}
+    names, plan, existing = _OutputNames(out), [], []
+    for path in files:
+        suffix = ".mp4" if is_video(path) else path.suffix if cv2.haveImageWriter(f"x{path.suffix}") else ".png"
+        target = names(path, suffix)
+        same = inputs.get(target.resolve())
+        if same is None and _identity(target) is not None:
+            same = identities.get(_identity(target))
+        if same is not None:
+            raise UsageError(f"--out {out}: the annotated copy of {path} would be written over the input {same}; "
+                             "choose another folder")
+        if target.is_dir():
+            raise UsageError(f"--out {out}: {target} is a folder; cannot write the annotated copy of {path} there")
+        if target.exists() or target.is_symlink():
+            existing.append(target)
+        plan.append(target)
+    if existing and not overwrite:
+        which = f"{existing[0]} and {len(existing) - 1} more already exist" if len(existing) > 1 else f"{existing[0]} exists"
+        raise UsageError(f"--out {out}: {which}; choose another folder, or pass --overwrite to replace them")
+    return plan
+
+
+def check_out(paths, out, overwrite=False):
+    """Raise UsageError when annotated copies of `paths` may not be written to `out`: `out` is an input
+    folder or a file, a copy would land on an input file (never allowed), or a copy's path exists and
+    `overwrite` is false. Returns the copies' paths, in input order (none without `out`)."""
+    files = collect_inputs(paths)
+    return [] if out is None else _output_plan(files, paths, out, overwrite)
+
+
+def _temporary(target):
+    """A new hidden name beside `target`, with its suffix (OpenCV picks the encoder by it)."""
+    return target.with_name(f".{target.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp{target.suffix}")
+
+
+def _write_image(target, image_bgr):
+    """Write the image to a temporary name beside `target`, then rename it into place; False when
+    OpenCV cannot write it."""
+    import cv2
+
+    temporary = _temporary(target)
+    try:
+        if not cv2.imwrite(str(temporary), image_bgr):
+            return False
+        os.replace(temporary, target)
+        return True
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def predict_paths(predictor, paths, out=None, every=1, emit=None, overwrite=False):
     """Analyse the files and folders in `paths` (see `collect_inputs`); returns the entries (also
-    passed one by one, in input order, to `emit`). `out`: folder for annotated images and videos.
-    `every`: analyse every n-th video frame."""
+    passed one by one, in input order, to `emit`). `out`: folder for annotated images and videos
+    (checked first, see `check_out`; `overwrite`: replace copies that exist there). `every`: analyse
+    every n-th video frame."""
     import cv2
 
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise UsageError(f"--every {every!r}: expected a positive integer")
     files = collect_inputs(paths)
-    names = None
+    targets = [None] * len(files)
     if out is not None:
+        targets = _output_plan(files, paths, out, overwrite)
         Path(out).mkdir(parents=True, exist_ok=True)
-        names = _OutputNames(out)
     entries = []
 
     def report(entry):
@@ -178,38 +257,47 @@ def predict_paths(predictor, paths, out=None, every=1, emit=None):
 
     def flush_images():
         readable = []
-        for path in chunk:
+        for path, target in chunk:
             image = read_image(path)
             if image is None:
                 report({"file": str(path), "frame": None, "error": "cannot be read as an image"})
             else:
-                readable.append((path, image))
-        results = predictor.predict_images([image for _, image in readable])
-        for (path, image), (marks, probabilities) in zip(readable, results):
+                readable.append((path, target, image))
+        results = predictor.predict_images([image for _, _, image in readable])
+        for (path, target, image), (marks, probabilities) in zip(readable, results):
             entry = {"file": str(path), "frame": None, "faces": predictor.faces(marks, probabilities)}
-            if names is not None:
-                target = names(path)
+            if target is not None:
                 annotated = annotate(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), entry["faces"], predictor.class_names)
-                if not cv2.imwrite(str(target), annotated):
-                    target = names(path, ".png")
-                    cv2.imwrite(str(target), annotated)
-                entry["annotated"] = str(target)
+                if _write_image(target, annotated):
+                    entry["annotated"] = str(target)
+                else:
+                    print(f"{path}: cannot write the annotated copy {target}", file=sys.stderr)
             report(entry)
         chunk.clear()
 
-    for path in files:
+    for path, target in zip(files, targets):
         if is_video(path):
             flush_images()
-            _predict_video(predictor, path, names, every, report)
+            _predict_video(predictor, path, target, every, report)
         else:
-            chunk.append(path)
+            chunk.append((path, target))
             if len(chunk) >= predictor.batch_size:
                 flush_images()
     flush_images()
     return entries
 
 
-def _predict_video(predictor, path, names, every, report):
+def _predict_video(predictor, path, target, every, report):
+    """Analyse a video; with `target`, also write the annotated video (under a temporary name first)."""
+    temporary = None if target is None else _temporary(target)
+    try:
+        _analyse_video(predictor, path, target, temporary, every, report)
+    finally:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+
+
+def _analyse_video(predictor, path, target, temporary, every, report):
     import cv2
 
     capture = cv2.VideoCapture(str(path))
@@ -217,14 +305,14 @@ def _predict_video(predictor, path, names, every, report):
         report({"file": str(path), "frame": None, "error": "cannot be opened as a video"})
         return
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-    writer, target = None, None
+    writer = None
     pending = []  # (frame index, BGR frame or None, analysed?)
     last = []
-    keep_all = names is not None
+    keep_all = target is not None
     stats = {"frames": 0, "analysed": 0, "with_faces": 0}
 
     def flush():
-        nonlocal writer, target, last, keep_all
+        nonlocal writer, last, keep_all
         analysed = [(i, frame) for i, frame, flag in pending if flag]
         results = predictor.predict_images([cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) for _, frame in analysed])
         faces = {i: predictor.faces(m, p) for (i, _), (m, p) in zip(analysed, results)}
@@ -236,9 +324,8 @@ def _predict_video(predictor, path, names, every, report):
                 report({"file": str(path), "frame": i, "time": round(i / fps, 3), "faces": last})
             if keep_all and frame is not None:
                 if writer is None:
-                    target = names(path, ".mp4")
                     height, width = frame.shape[:2]
-                    writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+                    writer = cv2.VideoWriter(str(temporary), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
                     if not writer.isOpened():
                         print(f"{path}: cannot write the annotated video {target}", file=sys.stderr)
                         keep_all = False
@@ -260,10 +347,10 @@ def _predict_video(predictor, path, names, every, report):
     flush()
     capture.release()
     stats["frames"] = index
+    summary = {"file": str(path), "frame": None, "video": stats}
     if writer is not None:
         writer.release()
-    summary = {"file": str(path), "frame": None, "video": stats}
-    if target is not None and writer is not None:
+        os.replace(temporary, target)
         summary["annotated"] = str(target)
     report(summary)
 
@@ -293,4 +380,4 @@ def format_entry(entry):
     return lines
 
 
-__all__ = ["FacePredictor", "annotate", "collect_inputs", "format_entry", "predict_paths", "read_image"]
+__all__ = ["FacePredictor", "annotate", "check_out", "collect_inputs", "format_entry", "predict_paths", "read_image"]

@@ -86,15 +86,27 @@ def apply_override(recipe, override):
         node = node[part]
         if not isinstance(node, dict):
             raise ValueError(f"override {override!r}: {part!r} is not a section")
-    node[parts[-1]] = yaml.safe_load(text)
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as err:  # includes tags such as !!python/object, which safe_load refuses
+        reason = str(err).splitlines()[0]
+        raise ValueError(f"override {override!r}: the value is not a plain YAML value ({reason})") from None
+    if len(parts) == 1 and not (value is None and parts[0] == "schedule") and not isinstance(value, dict):
+        raise ValueError(f"override {override!r}: {parts[0]} is a section; set one of its keys, e.g. {parts[0]}.KEY=VALUE")
+    node[parts[-1]] = value
 
 
 def validate(recipe, source="recipe"):
     """Raise ValueError naming the first wrong key; return the recipe."""
+    if not isinstance(recipe, dict):
+        raise ValueError(f"{source}: a recipe must be a mapping of sections, got {type(recipe).__name__}")
     missing = [s for s in SECTIONS if s not in recipe]
     unknown = sorted(set(recipe) - set(SECTIONS))
     if missing or unknown:
         raise ValueError(f"{source}: missing section(s) {missing}, unknown section(s) {unknown}")
+    for section in SECTIONS:
+        if not isinstance(recipe[section], dict) and not (section == "schedule" and recipe[section] is None):
+            raise ValueError(f"{source}: section {section!r} must be a mapping of keys, got {recipe[section]!r}")
     for section, keys in (("training", TRAINING_KEYS), ("data", DATA_KEYS)):
         extra = sorted(set(recipe[section]) - set(keys))
         if extra:

@@ -333,6 +333,42 @@ def _best_so_far(run):
     return None
 
 
+# What a run writes into its folder: a new run refuses a folder that already holds any of them.
+RUN_FILES = ("config.yaml", "log.csv", "metrics.json", "best.keras", "last.keras", "best.weights.h5", "backup",
+             "tensorboard", "curves.png", "confusion_matrix.png", "resumed.txt")
+
+
+def read_run_config(run_dir):
+    """The run's config.yaml as a dict with a `recipe` mapping; ValueError naming the file otherwise."""
+    run = Path(run_dir)
+    path = run / "config.yaml"
+    if not run.is_dir():
+        raise ValueError(f"{run}: no such run directory")
+    if not path.is_file():
+        raise ValueError(f"{run}: no config.yaml there (not a run directory written by `fer-keras train`)")
+    try:
+        saved = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: unreadable ({err})") from None
+    if not isinstance(saved, dict) or not isinstance(saved.get("recipe"), dict):
+        raise ValueError(f"{path}: not a run's config (a mapping with a 'recipe' section)")
+    return saved
+
+
+def _check_new_run_folder(run):
+    """A new run goes into a new folder or one that holds none of the files a run writes."""
+    if run.exists() and not run.is_dir():
+        raise ValueError(f"{run}: is a file; a run is a folder (choose another --out)")
+    if (run / "config.yaml").is_file():
+        raise ValueError(f"{run} already holds a run; pass --resume to continue it or choose another --out")
+    taken = [name for name in RUN_FILES if (run / name).exists()]
+    if taken:
+        raise ValueError(f"{run}: holds {', '.join(taken)}, which a run would replace, but no run (no config.yaml); "
+                         "choose another --out")
+
+
 def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", command=None, callbacks=(),
           time_limit_minutes=None):
     """Train `recipe` (a resolved recipe dict) on `data` (path; None: the bundled FER2013 sample)
@@ -347,13 +383,11 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
     from fer_keras.schedules import loss_warmup
 
     run = Path(out)
-    if (run / "config.yaml").is_file() and not resume:
-        raise ValueError(f"{run} already holds a run; pass --resume to continue it or choose another --out")
     if resume:
-        if not (run / "config.yaml").is_file():
-            raise ValueError(f"--resume {run}: no config.yaml there (not a run directory)")
-        saved = yaml.safe_load((run / "config.yaml").read_text())
-        recipe, data = saved["recipe"], saved["data"]
+        saved = read_run_config(run)
+        recipe, data = saved["recipe"], saved.get("data")
+    else:
+        _check_new_run_folder(run)
     run.mkdir(parents=True, exist_ok=True)
     settings = recipe["training"]
     seed = settings.get("seed", 0)
@@ -363,15 +397,6 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
 
     train_record, val_record, test_record, protocol = load_splits(recipe, data)
     config = PipelineConfig.from_dict({**recipe["pipeline"], "seed": seed})
-    if resume:  # experiments/publish.py writes these into command.txt after the first command
-        with open(run / "resumed.txt", "a") as handle:
-            handle.write((command or invoked_command()) + "\n")
-    else:
-        record = {"recipe": recipe, "data": None if data is None else str(data), "protocol": protocol,
-                  "command": command or invoked_command(), "keras_backend": keras.backend.backend()}
-        temporary = run / ".config.yaml.tmp"
-        temporary.write_text(yaml.safe_dump(record, sort_keys=False))
-        os.replace(temporary, run / "config.yaml")
     regions = recipe["data"].get("regions", False)
     inputs = {split: region_inputs(r, config.input_size, regions) for split, r in
               (("train", train_record), ("validation", val_record), ("test", test_record)) if r is not None}
@@ -394,6 +419,17 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
             metrics=training.metrics(),
             jit_compile=settings.get("jit_compile", "auto"),
         )
+    # The run exists from here on: only a recipe that built and compiled is written (a failed start
+    # leaves no config.yaml, so the same --out can be used again).
+    if resume:  # experiments/publish.py writes these into command.txt after the first command
+        with open(run / "resumed.txt", "a") as handle:
+            handle.write((command or invoked_command()) + "\n")
+    else:
+        record = {"recipe": recipe, "data": None if data is None else str(data), "protocol": protocol,
+                  "command": command or invoked_command(), "keras_backend": keras.backend.backend()}
+        temporary = run / ".config.yaml.tmp"
+        temporary.write_text(yaml.safe_dump(record, sort_keys=False))
+        os.replace(temporary, run / "config.yaml")
     epochs, initial_epoch = settings["epochs"], _completed_epochs(run) if resume else 0
     if resume:
         _trim_log(run, initial_epoch)

@@ -37,6 +37,7 @@ import os
 import sys
 import time
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -519,7 +520,7 @@ def _load_cache(path, key_text):
             if str(data["key"]) != key_text:
                 return None
             return {name: data[name] for name in ("boxes", "landmarks", "confidences", "found", "sizes", "rejected")}
-    except (OSError, KeyError, ValueError, EOFError):
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):  # a damaged cache: detect again
         return None
 
 

@@ -13,11 +13,14 @@ file, the row (1-based, as in a spreadsheet with the header on row 1) and what w
 
 import hashlib
 import os
+import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from fer_keras.data.errors import DatasetError
+from fer_keras.data.files import read_csv_header
 from fer_keras.data.labels import CLASS_NAMES
 from fer_keras.data.record import DatasetRecord
 
@@ -74,9 +77,10 @@ def parse_fer2013_csv(source, skip_bad=False):
     source = Path(source)
     if not source.is_file():
         raise DatasetError(f"{source}: no such file (expected Kaggle's fer2013.csv or fer2013.csv.gz)")
+    read_csv_header(source, COLUMNS)  # empty, not a CSV, wrong header: said before pandas reads it all
     try:
         frame = pd.read_csv(source, dtype=str, keep_default_na=False, compression="infer")
-    except (OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError) as err:
+    except (OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise DatasetError(f"{source}: cannot be read as a CSV file ({err})") from err
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
@@ -116,6 +120,32 @@ def parse_fer2013_csv(source, skip_bad=False):
     return images, labels, usage[keep].to_numpy(dtype=str), int(bad.sum())
 
 
+def _read_cache(cache_file, source):
+    """(images, labels, usages, skipped) from `cache_file`, or None (with a one-line note on stderr)
+    when it cannot be read: the caller then rebuilds it from `source`."""
+    try:
+        with np.load(cache_file, allow_pickle=False) as data:
+            return data["images"], data["labels"], data["usages"], int(data["skipped"])
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"note: {cache_file}: unreadable FER2013 cache ({reason}); rebuilding it from {source}", file=sys.stderr)
+        return None
+
+
+def _write_cache(cache_file, **arrays):
+    """Write the cache atomically (a temporary file, then os.replace); a folder that cannot be
+    written leaves a note on stderr, not an error."""
+    tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp.npz")
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(tmp, **arrays)
+        os.replace(tmp, cache_file)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        print(f"note: {cache_file}: cannot write the FER2013 cache ({err.strerror or err}); reading the CSV "
+              "again next time", file=sys.stderr)
+
+
 def load_fer2013(path, split=None, skip_bad=False, cache=True):
     """FER2013 as a DatasetRecord.
 
@@ -131,18 +161,15 @@ def load_fer2013(path, split=None, skip_bad=False, cache=True):
     if not source.is_file():
         raise DatasetError(f"{source}: no such file (expected Kaggle's fer2013.csv or fer2013.csv.gz)")
     cache_file = _cache_path(source) if cache else None
-    if cache_file is not None and cache_file.is_file():
-        with np.load(cache_file) as data:
-            images, labels, usages, skipped = data["images"], data["labels"], data["usages"], int(data["skipped"])
+    cached = _read_cache(cache_file, source) if cache_file is not None and cache_file.is_file() else None
+    if cached is not None:
+        images, labels, usages, skipped = cached
         if skipped and not skip_bad:  # the cache was written in skip-bad mode: re-parse to raise
             images, labels, usages, skipped = parse_fer2013_csv(source, skip_bad=False)
     else:
         images, labels, usages, skipped = parse_fer2013_csv(source, skip_bad=skip_bad)
         if cache_file is not None:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_file.with_suffix(".tmp.npz")
-            np.savez(tmp, images=images, labels=labels, usages=usages, skipped=skipped)
-            os.replace(tmp, cache_file)
+            _write_cache(cache_file, images=images, labels=labels, usages=usages, skipped=skipped)
     if split is not None:
         chosen = usages == split
         images, labels = images[chosen], labels[chosen]

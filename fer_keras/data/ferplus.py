@@ -19,6 +19,7 @@ import numpy as np
 
 from fer_keras.data.errors import DatasetError
 from fer_keras.data.fer2013 import USAGES, _bad, load_fer2013
+from fer_keras.data.files import read_csv_header
 from fer_keras.data.folder import canonical_label
 from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
 from fer_keras.data.record import DatasetRecord
@@ -77,9 +78,10 @@ def load_ferplus(path, split=None, fer2013=None, classes=7, soft_labels=False, s
     if classes not in (7, 8):
         raise DatasetError(f"ferplus: classes must be 7 or 8 (7 plus contempt), got {classes!r}")
     new, fer_path = _sources(path, fer2013)
+    read_csv_header(new, COLUMNS)  # empty, not a CSV, wrong header: said before pandas reads it all
     try:
         frame = pd.read_csv(new, dtype=str, keep_default_na=False)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
+    except (OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise DatasetError(f"{new}: cannot be read as a CSV file ({err})") from err
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:

@@ -7,11 +7,13 @@ in FER2013's order (plus "contempt" when present); any other set of folder names
 classes in sorted order.
 """
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from fer_keras.data.errors import DatasetError
+from fer_keras.data.files import decode_image
 from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
 from fer_keras.data.record import DatasetRecord
 
@@ -45,25 +47,34 @@ def class_names_for(folders):
 
 
 def read_image(path, channels, size):
-    """uint8 (H, W, channels) image, resized to `size` (H, W) when given; raises DatasetError."""
+    """uint8 (H, W, channels) image, resized to `size` (H, W) when given; raises DatasetError
+    (missing, truncated or undecodable file: `fer_keras.data.files.decode_image`)."""
     import cv2
 
-    flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
-    image = cv2.imread(str(path), flag)
-    if image is None:
-        raise DatasetError(f"{path}: cannot be read as an image (missing, truncated or not an image file)")
-    if channels == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    image = decode_image(path, channels)
     if size is not None and image.shape[:2] != tuple(size):
         image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA)
     return image.reshape(*image.shape[:2], channels)
 
 
+def _odd_size(files, sizes):
+    """DatasetError naming the first image whose (H, W) differs from the most common one (ties:
+    the size seen first), with both sizes and how many images differ."""
+    counts = Counter(sizes)
+    common = max(counts, key=lambda s: (counts[s], -sizes.index(s)))
+    odd = [i for i, s in enumerate(sizes) if s != common]
+    others = f"; {len(odd)} images differ" if len(odd) > 1 else ""
+    return DatasetError(
+        f"{files[odd[0]]}: size {sizes[odd[0]]} (H, W) differs from the size {common} of {counts[common]} of the "
+        f"{len(sizes)} images (e.g. {files[sizes.index(common)]}){others}; pass image_size=(H, W) to resize"
+    )
+
+
 def read_images(files, channels=1, image_size=None, skip_bad=False):
     """Read `files` with `read_image`: (images (N, H, W, C) uint8, kept, skipped), `kept` the
     indices of the files read. Unreadable files raise, or with `skip_bad` are left out and counted;
-    without `image_size` all images must share one size."""
-    images, kept, shapes = [], [], set()
+    without `image_size` all images must share one size (else the odd one is named)."""
+    images, kept = [], []
     for i, file in enumerate(files):
         try:
             image = read_image(file, channels, image_size)
@@ -71,14 +82,11 @@ def read_images(files, channels=1, image_size=None, skip_bad=False):
             if not skip_bad:
                 raise
             continue
-        shapes.add(image.shape)
-        if len(shapes) > 1:
-            raise DatasetError(
-                f"{file}: size {image.shape[:2]} differs from earlier images {sorted(s[:2] for s in shapes)}; "
-                "pass image_size=(H, W) to resize"
-            )
         images.append(image)
         kept.append(i)
+    sizes = [image.shape[:2] for image in images]
+    if len(set(sizes)) > 1:
+        raise _odd_size([files[i] for i in kept], sizes)
     empty = np.zeros((0, *(image_size or (0, 0)), channels), np.uint8)
     return (np.stack(images) if images else empty), np.asarray(kept, np.int64), len(files) - len(kept)
 

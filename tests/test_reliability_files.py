@@ -1,0 +1,275 @@
+"""Commands never destroy files they did not write (issue 17).
+
+`fer-keras export` writes a SavedModel only into a new or empty folder or over an earlier export
+(its fer_keras_export.json marker, nothing else in the folder), a .tflite / .onnx file over an
+existing file only with --overwrite, and always under a temporary name first. `fer-keras predict
+--out` never writes into an input folder or over an input file, and replaces existing annotated
+copies only with --overwrite. The refusals come before any model is loaded; the CLI gets a tiny
+Dense model instead of a real one (its SavedModel export takes a second), and predict runs with a
+stub predictor (no MTCNN, no model).
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fer_keras.cli as cli
+from fer_keras.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def tree(folder):
+    """{relative path: bytes} of every file under `folder`."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A Trained with a one-layer model: a SavedModel export of it takes a second or two."""
+    import keras
+
+    from fer_keras.data.labels import CLASS_NAMES
+    from fer_keras.inference import Trained, model_recipe
+
+    image = keras.Input((8, 8, 1), name="image")
+    probabilities = keras.layers.Dense(7, activation="softmax")(keras.layers.Flatten()(image))
+    return Trained(keras.Model(image, {"probabilities": probabilities}), model_recipe("amdcnn"), "test", CLASS_NAMES)
+
+
+@pytest.fixture
+def loads(monkeypatch, tiny):
+    """The CLI loads the tiny model; the list records each load (a refusal comes before any)."""
+    done = []
+
+    def load(args):
+        done.append(args)
+        return tiny
+
+    monkeypatch.setattr(cli, "_trained", load)
+    return done
+
+
+# ------------------------------------------------------------------------------------ export
+
+
+def test_export_refuses_a_folder_it_did_not_write_and_keeps_every_file(capsys, tmp_path, loads):
+    """The issue's command: --out a folder holding saved_model.pb, notes.txt and sub/f."""
+    folder = tmp_path / "mine"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "saved_model.pb").write_bytes(b"not ours")
+    (folder / "notes.txt").write_text("precious")
+    (folder / "sub" / "f").write_text("also precious")
+    before = tree(folder)
+    for extra in ([], ["--overwrite"]):  # --overwrite does not allow deleting a foreign folder's files
+        code, out, err = run_cli(capsys, "export", "--pretrained", "amdcnn_fer2013", "--format", "savedmodel",
+                                 "--out", folder, *extra)
+        assert code == 2 and out == ""
+        assert f"--out {folder}" in err and "did not write" in err and "Traceback" not in err
+        assert tree(folder) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # no temporary folder left beside it
+    assert loads == []
+
+
+def test_export_out_dot_refuses_the_current_folder(capsys, tmp_path, monkeypatch, loads):
+    (tmp_path / "saved_model.pb").write_bytes(b"not ours")
+    (tmp_path / "notes.txt").write_text("precious")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "export", "--pretrained", "amdcnn_fer2013", "--format", "savedmodel", "--out", ".")
+    assert code == 2 and "--out ." in err and "choose a new or empty folder" in err
+    assert tree(tmp_path) == {"notes.txt": b"precious", "saved_model.pb": b"not ours"} and loads == []
+
+
+def test_savedmodel_export_replaces_an_earlier_export_but_not_one_with_other_files(tiny, tmp_path):
+    from fer_keras.export import MARKER, ExportError, export_model
+
+    out = tmp_path / "sm"
+    path, details = export_model(tiny, "savedmodel", out)
+    marker = json.loads((out / MARKER).read_text())
+    assert marker["format"] == "savedmodel" and marker["class_names"] == details["class_names"]
+    (out / "variables" / "stale").write_text("from the earlier export")  # inside an entry an export writes
+    export_model(tiny, "savedmodel", out)  # an earlier export: replaced
+    assert (out / "saved_model.pb").is_file() and (out / MARKER).is_file()
+    assert not (out / "variables" / "stale").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sm"]  # the old folder and the staging folder are gone
+    (out / "notes.txt").write_text("precious")
+    before = tree(out)
+    with pytest.raises(ExportError, match=r"--out .*sm: .*notes\.txt"):
+        export_model(tiny, "savedmodel", out, overwrite=True)
+    assert tree(out) == before
+
+
+def test_savedmodel_export_into_the_empty_current_folder_keeps_the_folder(tiny, tmp_path, monkeypatch):
+    from fer_keras.export import MARKER, export_model
+
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    export_model(tiny, "savedmodel", ".")
+    assert Path.cwd() == here and here.is_dir() and (here / "saved_model.pb").is_file() and (here / MARKER).is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here"]
+
+
+def test_a_failed_savedmodel_export_leaves_the_earlier_export_and_no_temporary_folder(tiny, tmp_path, monkeypatch):
+    import fer_keras.export as export
+
+    out = tmp_path / "sm"
+    export.export_model(tiny, "savedmodel", out)
+    before = tree(out)
+
+    def broken(model, path):
+        (Path(path) / "saved_model.pb").write_bytes(b"half")
+        raise RuntimeError("converter crashed")
+
+    monkeypatch.setattr(export, "_write_savedmodel", broken)
+    with pytest.raises(export.ExportError, match="converter crashed"):
+        export.export_model(tiny, "savedmodel", out)
+    assert tree(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["sm"]
+
+
+@pytest.mark.parametrize("fmt", ["tflite", "onnx"])
+def test_file_export_refuses_an_existing_file_without_overwrite(capsys, tmp_path, loads, fmt):
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    code, _, err = run_cli(capsys, "export", "--pretrained", "amdcnn_fer2013", "--format", fmt, "--out", precious)
+    assert code == 2 and f"--out {precious}" in err and "--overwrite" in err and "Traceback" not in err
+    assert precious.read_text() == "keep me" and loads == []
+
+
+def test_file_export_with_overwrite_replaces_the_file_only_when_the_conversion_succeeds(capsys, tmp_path, monkeypatch,
+                                                                                          loads):
+    import fer_keras.export as export
+
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+
+    def broken(trained, out, *args):
+        Path(out).write_bytes(b"half a flatbuffer")
+        raise RuntimeError("converter crashed")
+
+    monkeypatch.setattr(export, "_export_tflite", broken)
+    argv = ["export", "--pretrained", "x", "--format", "tflite", "--out", precious, "--overwrite"]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and "converter crashed" in err
+    assert tree(tmp_path) == {"precious.txt": b"keep me"}  # neither destroyed nor half-written, no temporary file
+
+    def converts(trained, out, *args):
+        assert Path(out).parent == tmp_path and Path(out).name.startswith(".")  # a temporary name beside --out
+        Path(out).write_bytes(b"a flatbuffer")
+        return {}
+
+    monkeypatch.setattr(export, "_export_tflite", converts)
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 0, err
+    assert tree(tmp_path) == {"precious.txt": b"a flatbuffer"}
+
+
+# ------------------------------------------------------------------------------------ predict
+
+
+class StubPredictor:
+    """Finds no face; counts the images it was given."""
+
+    batch_size = 4
+
+    def __init__(self):
+        from fer_keras.data.labels import CLASS_NAMES
+
+        self.class_names = CLASS_NAMES
+        self.images = 0
+
+    def predict_images(self, images):
+        self.images += len(images)
+        return [(None, np.zeros((0, len(self.class_names)))) for _ in images]
+
+    def faces(self, marks, probabilities):
+        return []
+
+
+def photo(path, value=90):
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), np.full((40, 50, 3), value, np.uint8))
+    return path
+
+
+@pytest.fixture
+def stub_model(monkeypatch, loads):
+    """`fer-keras predict` with the stub predictor (and the tiny model, never used)."""
+    import fer_keras.predict as predict
+
+    stub = StubPredictor()
+    monkeypatch.setattr(predict, "FacePredictor", lambda *args, **kwargs: stub)
+    stub.loads = loads
+    return stub
+
+
+def test_predict_refuses_an_input_folder_as_out_and_keeps_the_photos(capsys, tmp_path, stub_model):
+    """The issue's command: `fer-keras predict DIR --out DIR`."""
+    from fer_keras.inference import UsageError
+    from fer_keras.predict import predict_paths
+
+    photos = tmp_path / "photos"
+    photo(photos / "a.png")
+    photo(photos / "b.jpg")
+    before = tree(photos)
+    code, out, err = run_cli(capsys, "predict", photos, "--out", photos, "--overwrite")
+    assert code == 2 and out == "" and f"--out {photos}" in err and "input folder" in err
+    assert stub_model.images == 0 and stub_model.loads == [] and tree(photos) == before
+    stub = StubPredictor()
+    with pytest.raises(UsageError, match="--out .*input folder"):
+        predict_paths(stub, [str(photos)], out=photos / ".." / "photos")
+    assert stub.images == 0 and tree(photos) == before
+
+
+def test_predict_refuses_an_out_that_would_replace_an_input_file_even_with_overwrite(tmp_path):
+    from fer_keras.inference import UsageError
+    from fer_keras.predict import predict_paths
+
+    photos = tmp_path / "photos"
+    a = photo(photos / "a.png")
+    before = tree(photos)
+    (tmp_path / "link").symlink_to(photos)  # the same folder under another name
+    stub = StubPredictor()
+    for out in (photos, tmp_path / "link"):
+        with pytest.raises(UsageError, match=r"--out .*written over the input .*a\.png"):
+            predict_paths(stub, [str(a)], out=out, overwrite=True)
+    assert stub.images == 0 and tree(photos) == before
+
+
+def test_predict_refuses_existing_copies_unless_overwrite(capsys, tmp_path, stub_model):
+    import cv2
+
+    photos, annotated = tmp_path / "photos", tmp_path / "annotated"
+    photo(photos / "a.png")
+    annotated.mkdir()
+    (annotated / "a.png").write_bytes(b"an earlier copy")
+    code, out, err = run_cli(capsys, "predict", photos, "--out", annotated)
+    assert code == 2 and "--out" in err and "a.png exists" in err and "--overwrite" in err
+    assert stub_model.images == 0 and stub_model.loads == [] and (annotated / "a.png").read_bytes() == b"an earlier copy"
+    code, out, err = run_cli(capsys, "predict", photos, "--out", annotated, "--overwrite", "--json")
+    assert code == 0, err
+    assert json.loads(out)[0]["annotated"] == str(annotated / "a.png")
+    assert cv2.imread(str(annotated / "a.png")).shape == (40, 50, 3)
+    assert sorted(p.name for p in annotated.iterdir()) == ["a.png"]  # no temporary file left
+
+
+def test_predict_numbers_same_named_inputs_and_writes_each_copy(tmp_path):
+    import cv2
+
+    from fer_keras.predict import predict_paths
+
+    first, second = photo(tmp_path / "one" / "a.png", 10), photo(tmp_path / "two" / "a.png", 200)
+    out = tmp_path / "annotated"
+    entries = predict_paths(StubPredictor(), [str(first), str(second)], out=out)
+    assert [e["annotated"] for e in entries] == [str(out / "a.png"), str(out / "a_2.png")]
+    assert sorted(tree(out)) == ["a.png", "a_2.png"]
+    for copy, original in ((out / "a.png", first), (out / "a_2.png", second)):  # no face: the image unchanged
+        assert np.array_equal(cv2.imread(str(copy)), cv2.imread(str(original)))
