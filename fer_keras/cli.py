@@ -9,12 +9,12 @@
                        [--tta none|tencrop] [--json] [--out DIR]   metrics of a trained model on a split
     fer-keras ensemble CONFIG [--data PATH] [--split S] [--skip-missing] [--json] [--out DIR]
                        soft vote of trained models (experiments/ensemble_*.yaml)
-    fer-keras predict INPUT... [--run RUN | --pretrained NAME | --model NAME --weights FILE] [--json] [--out DIR]
+    fer-keras predict INPUT... [--run RUN | --pretrained NAME | --model NAME --weights FILE] [--json] [--out DIR [--overwrite]]
                        [--batch-size N] [--every N]             emotions of every face in images / videos
     fer-keras explain (--run RUN | --pretrained NAME | --model NAME --weights FILE) [--dataset D] [--data PATH] [--split S]
                        [--samples N] [--tsne-samples N] [--layer NAME] --out DIR   Grad-CAM and t-SNE PNGs
     fer-keras export (--run RUN | --pretrained NAME | --model NAME --weights FILE) --format savedmodel|tflite|onnx
-                       [--quantize float16|int8] [--calibration-data PATH] [--calibration-samples N] --out PATH [--json]
+                       [--quantize float16|int8] [--calibration-data PATH] [--calibration-samples N] --out PATH [--overwrite] [--json]
 """
 
 import argparse

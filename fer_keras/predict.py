@@ -29,8 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_keras.data.errors import DatasetError
 from fer_keras.data.faces import LANDMARK_NAMES
 from fer_keras.data.folder import IMAGE_SUFFIXES as FOLDER_IMAGE_SUFFIXES
+from fer_keras.data.files import decode_image
 from fer_keras.inference import UsageError, classify, concat_inputs, face_inputs, resolve_tta
 
 IMAGE_SUFFIXES = frozenset(FOLDER_IMAGE_SUFFIXES | {".webp"})
@@ -65,11 +67,9 @@ def collect_inputs(paths):
 
 
 def read_image(path):
-    """(H, W, 3) uint8 RGB, or None when the file cannot be read as an image."""
-    import cv2
-
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    """(H, W, 3) uint8 RGB image of file `path`; DatasetError naming it when it is missing, empty,
+    truncated (OpenCV would fill a cut JPEG with grey) or not an image file."""
+    return decode_image(path, 3)
 
 
 class FacePredictor:
@@ -258,11 +258,11 @@ def predict_paths(predictor, paths, out=None, every=1, emit=None, overwrite=Fals
     def flush_images():
         readable = []
         for path, target in chunk:
-            image = read_image(path)
-            if image is None:
-                report({"file": str(path), "frame": None, "error": "cannot be read as an image"})
-            else:
-                readable.append((path, target, image))
+            try:
+                readable.append((path, target, read_image(path)))
+            except DatasetError as err:
+                problem = str(err).removeprefix(f"{path}: ")
+                report({"file": str(path), "frame": None, "error": problem})
         results = predictor.predict_images([image for _, _, image in readable])
         for (path, target, image), (marks, probabilities) in zip(readable, results):
             entry = {"file": str(path), "frame": None, "faces": predictor.faces(marks, probabilities)}

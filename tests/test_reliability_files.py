@@ -273,3 +273,19 @@ def test_predict_numbers_same_named_inputs_and_writes_each_copy(tmp_path):
     assert sorted(tree(out)) == ["a.png", "a_2.png"]
     for copy, original in ((out / "a.png", first), (out / "a_2.png", second)):  # no face: the image unchanged
         assert np.array_equal(cv2.imread(str(copy)), cv2.imread(str(original)))
+
+
+def test_predict_reports_a_truncated_photo_instead_of_classifying_its_grey_fill(tmp_path):
+    """A cut JPEG decodes in OpenCV with grey fill; predict names the file and the problem, and
+    still classifies the whole photos beside it."""
+    import cv2
+
+    from fer_keras.predict import predict_paths
+
+    whole = tmp_path / "whole.jpg"
+    assert cv2.imwrite(str(whole), np.full((60, 60, 3), 120, np.uint8))
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[: len(whole.read_bytes()) // 2])
+    entries = {Path(e["file"]).name: e for e in predict_paths(StubPredictor(), [str(cut), str(whole)])}
+    assert "truncated JPEG" in entries["cut.jpg"]["error"] and "faces" not in entries["cut.jpg"]
+    assert entries["whole.jpg"]["faces"] == []
