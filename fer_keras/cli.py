@@ -15,19 +15,43 @@
                        [--samples N] [--tsne-samples N] [--layer NAME] --out DIR   Grad-CAM and t-SNE PNGs
     fer-keras export (--run RUN | --pretrained NAME | --model NAME --weights FILE) --format savedmodel|tflite|onnx
                        [--quantize float16|int8] [--calibration-data PATH] [--calibration-samples N] --out PATH [--overwrite] [--json]
+
+Errors: the library raises `fer_keras.errors` exceptions that name its Python arguments; `main`
+is the one place that turns them into a line naming the flag (`error_message`) and exit code 2
+(130 for Ctrl-C). Any other exception is a bug and keeps its traceback.
 """
 
 import argparse
 import json
+import os
+import re
 import sys
 
 from fer_keras import __version__
+from fer_keras.errors import NO_VALUE, ArgumentError, FerKerasError
 
 
 def _quiet_tensorflow():
     from fer_keras.quiet import import_keras_quietly
 
     import_keras_quietly()
+
+
+class _RegisteredModels:
+    """argparse choices read from the model registry when they are first needed (validating a
+    value, printing help), so that building the parser imports no Keras."""
+
+    def _names(self):
+        _quiet_tensorflow()
+        from fer_keras.models.registry import list_models
+
+        return list_models()
+
+    def __contains__(self, name):
+        return name in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
 
 
 def _first_line(obj):
@@ -79,7 +103,9 @@ def cmd_summary(args):
 
     try:
         model = build_model(args.model, input_shape=args.input_shape, num_classes=args.num_classes, **dict(args.option))
-    except ValueError as err:
+    except ValueError as err:  # the builder's own checks of --option values
+        if isinstance(err, FerKerasError):
+            raise
         print(f"fer-keras summary: {err}", file=sys.stderr)
         return 2
     counts = complexity(model)
@@ -103,9 +129,11 @@ def cmd_summary(args):
 
 def cmd_train(args):
     _quiet_tensorflow()
+    from fer_keras.models.registry import list_models
     from fer_keras.recipes import load_recipe
-    from fer_keras.training import NonFiniteLossError, train
+    from fer_keras.training import train
 
+    out = None
     try:
         time_limit = None
         if args.resume:
@@ -113,27 +141,24 @@ def cmd_train(args):
             for item in args.set + (["--epochs"] if args.epochs else []):  # the recipe is the run's own
                 key, _, value = item.partition("=")
                 if key.strip() != "training.time_limit_minutes":
-                    raise ValueError(f"--resume continues the run's own recipe; only --set training.time_limit_minutes=N "
-                                     f"may change, not {item!r}")
+                    raise FerKerasError(f"--resume continues the run's own recipe; only --set training.time_limit_minutes=N "
+                                        f"may change, not {item!r}")
                 try:
                     time_limit = float(value)
                 except ValueError:
-                    raise ValueError(f"--set {item}: expected a number of minutes") from None
+                    raise FerKerasError(f"--set {item}: expected a number of minutes") from None
         else:
             if not args.model:
-                raise ValueError("give a MODEL (amdcnn, lban, mifad_net, mrcar), a recipe name or file, or --resume RUN")
+                raise FerKerasError(f"give a MODEL ({', '.join(list_models())}), a recipe name or file, or --resume RUN")
             overrides = list(args.set) + ([f"training.epochs={args.epochs}"] if args.epochs else [])
             recipe = load_recipe(args.model, args.dataset, overrides)
             data, out = args.data, args.out or f"runs/{recipe['model']['name']}_{recipe['data']['dataset']}"
         metrics = train(recipe, data=data, out=out, resume=bool(args.resume), verbose=args.verbose,
                         time_limit_minutes=time_limit)
-    except (ValueError, NonFiniteLossError) as err:
-        print(f"fer-keras train: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         from pathlib import Path
 
-        done = (Path(out) / "config.yaml").is_file()
+        done = out is not None and (Path(out) / "config.yaml").is_file()
         print(f"fer-keras train: interrupted{f'; continue with: fer-keras train --resume {out}' if done else ''}",
               file=sys.stderr)
         return 130
@@ -143,7 +168,7 @@ def cmd_train(args):
 
 
 def _trained(args):
-    """The model the evaluate / predict / explain arguments name (UsageError otherwise)."""
+    """The model the evaluate / predict / explain arguments name (ArgumentError otherwise)."""
     from fer_keras.inference import load_trained
 
     pretrained = args.pretrained
@@ -156,27 +181,20 @@ def _trained(args):
                         recipe=args.recipe, overrides=list(args.set), pretrained=pretrained)
 
 
-def _usage_errors(command):
-    """Run a command body, turning ValueErrors (UsageError, DatasetError, ...) into exit code 2."""
+def _model_command(body):
+    """A command that loads a model: Keras imported quietly, and without Keras' warnings about a
+    finite tf.data pipeline or a split missing some classes. Its errors go to `main`'s boundary."""
 
-    def wrap(body):
-        def run(args):
-            import warnings
+    def run(args):
+        import warnings
 
-            _quiet_tensorflow()
-            try:
-                with warnings.catch_warnings():
-                    # Keras' predict on a finite tf.data pipeline; metrics on a split missing some classes
-                    warnings.filterwarnings("ignore", message="Your input ran out of data")
-                    warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
-                    return body(args)
-            except ValueError as err:
-                print(f"fer-keras {command}: {err}", file=sys.stderr)
-                return 2
+        _quiet_tensorflow()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+            return body(args)
 
-        return run
-
-    return wrap
+    return run
 
 
 def _check_evaluation_out(out):
@@ -184,15 +202,13 @@ def _check_evaluation_out(out):
     metrics.json it would replace)."""
     from pathlib import Path
 
-    from fer_keras.inference import UsageError
-
     if out is None:
         return
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: is a file; --out is the folder for metrics.json, confusion_matrix.png, predictions.csv")
+        raise ArgumentError("out", out, "is a file; `out` is the folder for metrics.json, confusion_matrix.png, predictions.csv")
     if (out / "config.yaml").is_file():
-        raise UsageError(f"--out {out}: is a training run's folder (its metrics.json is the run's); choose another folder")
+        raise ArgumentError("out", out, "is a training run's folder (its metrics.json is the run's); choose another folder")
 
 
 def _write_evaluation(out, report, probabilities, record, title):
@@ -221,7 +237,7 @@ def _summary_lines(metrics):
             f"per-class accuracy: {per_class}"]
 
 
-@_usage_errors("evaluate")
+@_model_command
 def cmd_evaluate(args):
     import contextlib
 
@@ -249,7 +265,7 @@ def cmd_evaluate(args):
     return 0
 
 
-@_usage_errors("ensemble")
+@_model_command
 def cmd_ensemble(args):
     import contextlib
 
@@ -281,7 +297,7 @@ def cmd_ensemble(args):
     return 0
 
 
-@_usage_errors("predict")
+@_model_command
 def cmd_predict(args):
     import contextlib
 
@@ -307,7 +323,7 @@ def cmd_predict(args):
     return 1 if failed else 0
 
 
-@_usage_errors("explain")
+@_model_command
 def cmd_explain(args):
     import contextlib
 
@@ -329,7 +345,7 @@ def cmd_explain(args):
     return 0
 
 
-@_usage_errors("export")
+@_model_command
 def cmd_export(args):
     import contextlib
 
@@ -383,8 +399,8 @@ def _add_model_source(p, dataset_recipe):
     group.add_argument("--run", default=None, help="a run directory from `fer-keras train` (best.keras and its recipe)")
     group.add_argument("--pretrained", default=None, metavar="NAME",
                        help="weights shipped in the package: amdcnn_fer2013 (AMDCNN trained on FER2013 Training)")
-    group.add_argument("--model", default=None, choices=("amdcnn", "lban", "mifad_net", "mrcar"),
-                       help="a model name, with --weights")
+    group.add_argument("--model", default=None, choices=_RegisteredModels(), metavar="NAME",
+                       help="a model name (%(choices)s), with --weights")
     group.add_argument("--weights", default=None, metavar="FILE",
                        help="the model's weights: a .keras model file or a .weights.h5 file (built from its recipe)")
     group.add_argument("--recipe", default=None, help="with --weights: the recipe (name or .yaml) the weights were "
@@ -411,7 +427,7 @@ def build_parser():
     p.set_defaults(func=cmd_layers)
 
     p = sub.add_parser("summary", help="layer table, parameters, MACs and FLOPs of a model")
-    p.add_argument("model", help="mifad_net, mrcar, amdcnn or lban")
+    p.add_argument("model", choices=_RegisteredModels(), metavar="MODEL", help="a model name: %(choices)s")
     p.add_argument("--input-shape", type=_parse_shape, default=None, help="H,W,C (default: the paper's FER2013 input)")
     p.add_argument("--num-classes", type=int, default=7)
     p.add_argument("--option", type=_parse_option, action="append", default=[], metavar="KEY=VALUE",
@@ -420,7 +436,8 @@ def build_parser():
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("train", help="train a paper's recipe (experiments/<model>_<dataset>.yaml) into a run directory")
-    p.add_argument("model", nargs="?", help="a model (amdcnn, lban, mifad_net, mrcar), a recipe name or a recipe .yaml")
+    p.add_argument("model", nargs="?", help="a model name (as `fer-keras summary --help` lists), a recipe name or a "
+                   "recipe .yaml")
     p.add_argument("--dataset", default=None, help="the recipe's dataset when MODEL is a model name (default fer2013)")
     p.add_argument("--data", default=None, help="the dataset's file or folder (default: the bundled FER2013 sample)")
     p.add_argument("--epochs", type=int, default=None, help="override training.epochs")
@@ -497,23 +514,94 @@ def build_parser():
     return parser
 
 
+# ------------------------------------------------------------------------------------- errors
+
+# The library's argument names whose command-line argument has another name (its dest); the rest
+# are written --name-with-dashes, or as the positional's metavar.
+ARGUMENT_DESTS = {"overrides": "set", "fmt": "format", "calibration": "calibration_data", "paths": "inputs",
+                  "path": "config"}
+
+
+def _command_arguments(parser, args):
+    """{dest: (option string or None, metavar)} of the arguments of the command `args` ran."""
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    spelled = {}
+    for action in commands[args.command]._actions:
+        flags = [o for o in action.option_strings if o.startswith("--")] or action.option_strings
+        spelled[action.dest] = (flags[0] if flags else None, action.metavar or action.dest)
+    if args.command == "train" and getattr(args, "resume", None):  # the run's folder is --resume RUN, not --out
+        spelled["out"] = spelled["resume"]
+    return spelled
+
+
+def _spell(argument, value, arguments):
+    """`argument` (given `value`, NO_VALUE for none) as the command line writes it, or None when
+    it is not one of the command's arguments."""
+    found = arguments.get(ARGUMENT_DESTS.get(argument, argument))
+    if found is None:
+        return None
+    flag, metavar = found
+    if value is NO_VALUE:
+        return flag or metavar
+    text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+    if flag is None:  # a positional: its value (INPUT: named, as there may be several)
+        return f"{metavar} {text}" if metavar.isupper() else text
+    return flag if value is True else f"{flag} {text}"
+
+
+def _spell_references(text, arguments):
+    """The arguments a message names in backquotes (`out`, `overwrite=True`, `quantize='int8'`) as
+    the command line writes them; other backquoted text stays as it is."""
+
+    def replace(match):
+        name, value = match.group(1), match.group(2)
+        if value is not None:
+            value = True if value == "True" else value.strip("'\"")
+        spelled = _spell(name, NO_VALUE if value is None else value, arguments)
+        return spelled if spelled is not None else match.group(0)
+
+    return re.sub(r"`(\w+)(?:=([^`]*))?`", replace, text)
+
+
+def error_message(err, parser, args):
+    """The one line the user sees for `err` raised by the command `args` ran: the library's errors
+    (fer_keras.errors: ArgumentError, RecipeError, DatasetError, ...) with its flags in place of
+    the library's argument names, invalid YAML, and OSErrors (a path the user gave: missing,
+    unreadable, a folder where a file belongs, disk full). None for any other exception: a bug."""
+    import yaml
+
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror or err}"
+    if not isinstance(err, (FerKerasError, yaml.YAMLError)):
+        return None
+    arguments = _command_arguments(parser, args)
+    line = str(err)
+    if isinstance(err, ArgumentError) and err.argument is not None:
+        spelled = _spell(err.argument, err.value, arguments)
+        if spelled is not None:
+            line = f"{spelled}: {err.problem}"
+    return _spell_references(line, arguments)
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    # The one error boundary: expected failures are one line and exit 2 (130 for Ctrl-C); the
-    # commands turn the library's errors (ValueError subclasses) into the same. Anything else is a
-    # bug and keeps its traceback.
+    # The one error boundary: expected failures are one line and exit 2 (130 for Ctrl-C; train
+    # adds the command that continues the run). Anything else is a bug and keeps its traceback.
     try:
         return args.func(args)
     except KeyboardInterrupt:
         print(f"fer-keras {args.command}: interrupted", file=sys.stderr)
         return 130
-    except OSError as err:  # a path the user gave: missing, unreadable, a folder where a file belongs, disk full
-        where = f"{err.filename}: " if err.filename else ""
-        print(f"fer-keras {args.command}: {where}{err.strerror or err}", file=sys.stderr)
+    except Exception as err:
+        line = error_message(err, parser, args)
+        if line is None:
+            raise
+        print(f"fer-keras {args.command}: {line}", file=sys.stderr)
         return 2
 
 

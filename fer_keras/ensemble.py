@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from fer_keras.inference import UsageError
+from fer_keras.errors import ArgumentError
 
 MEMBER_KEYS = {"run", "pretrained", "tta", "weight"}
 
@@ -40,32 +40,33 @@ class EnsembleResult:
 
 
 def load_ensemble_config(path):
-    """The `ensemble` section of the YAML file `path`, checked; errors name the file and the key."""
+    """The `ensemble` section of the YAML file `path`, checked; errors (ArgumentErrors) name the file
+    and the key."""
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"{path}: no such ensemble config")
+        raise ArgumentError("path", path, "no such ensemble config")
     try:
         loaded = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
-        raise UsageError(f"{path}: not valid YAML ({err})") from err
+        raise ArgumentError("path", path, f"not valid YAML ({err})") from err
     section = loaded.get("ensemble") if isinstance(loaded, dict) else None
     if not isinstance(section, dict):
-        raise UsageError(f"{path}: expected a mapping with an `ensemble:` section")
+        raise ArgumentError("path", path, "expected a mapping with an 'ensemble:' section")
     members = section.get("members")
     if not isinstance(members, list) or not members:
-        raise UsageError(f"{path}: ensemble.members must be a non-empty list of {{run: DIR}} or {{pretrained: NAME}}")
+        raise ArgumentError("path", path, "ensemble.members must be a non-empty list of {run: DIR} or {pretrained: NAME}")
     for i, member in enumerate(members):
-        where = f"{path}: ensemble.members[{i}]"
+        where = f"ensemble.members[{i}]"
         if not isinstance(member, dict):
-            raise UsageError(f"{where}: expected a mapping such as {{run: runs/amdcnn_fer2013}}, got {member!r}")
+            raise ArgumentError("path", path, f"{where}: expected a mapping such as {{run: runs/amdcnn_fer2013}}, got {member!r}")
         unknown = set(member) - MEMBER_KEYS
         if unknown:
-            raise UsageError(f"{where}: unknown key(s) {sorted(unknown)}; expected {sorted(MEMBER_KEYS)}")
+            raise ArgumentError("path", path, f"{where}: unknown key(s) {sorted(unknown)}; expected {sorted(MEMBER_KEYS)}")
         if ("run" in member) == ("pretrained" in member):
-            raise UsageError(f"{where}: give exactly one of run: DIR or pretrained: NAME")
+            raise ArgumentError("path", path, f"{where}: give exactly one of run: DIR or pretrained: NAME")
         weight = member.get("weight", 1.0)
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
-            raise UsageError(f"{where}: weight must be a positive number, got {weight!r}")
+            raise ArgumentError("path", path, f"{where}: weight must be a positive number, got {weight!r}")
     return {"dataset": section.get("dataset"), "split": section.get("split"), "members": members}
 
 
@@ -91,11 +92,11 @@ def evaluate_ensemble(config, data=None, split=None, batch_size=None, skip_missi
     members = list(config["members"])
     missing = [m for m in members if not _present(m)]
     if missing and not skip_missing:
-        raise UsageError(f"ensemble member {member_name(missing[0])}: no training run there "
-                         "(train it first, or pass --skip-missing to leave it out)")
+        raise ArgumentError(None, problem=f"ensemble member {member_name(missing[0])}: no training run there "
+                            "(train it first, or pass `skip_missing=True` to leave it out)")
     members = [m for m in members if _present(m)]
     if not members:
-        raise UsageError("ensemble: none of its members exists yet")
+        raise ArgumentError("config", problem="none of its members exists yet")
     split = split if split is not None else config.get("split")
     reports, total, reference = [], None, None
     for member in members:
@@ -109,9 +110,9 @@ def evaluate_ensemble(config, data=None, split=None, batch_size=None, skip_missi
             reference = result
         elif (record.class_names != reference.record.class_names or len(record) != len(reference.record)
               or not np.array_equal(record.labels, reference.record.labels)):
-            raise UsageError(f"ensemble member {member_name(member)}: evaluated {len(record)} samples of "
-                             f"{record.source} {result.split}, not the {len(reference.record)} samples of "
-                             f"{reference.record.source} {reference.split} the first member saw; give --data")
+            raise ArgumentError(None, problem=f"ensemble member {member_name(member)}: evaluated {len(record)} samples of "
+                                f"{record.source} {result.split}, not the {len(reference.record)} samples of "
+                                f"{reference.record.source} {reference.split} the first member saw; give `data`")
         weight = float(member.get("weight", 1.0))
         total = weight * result.probabilities if total is None else total + weight * result.probabilities
         reports.append({"member": member_name(member), "model": trained.name, "tta": result.tta or "none",

@@ -9,7 +9,7 @@ Grad-CAM (Selvaraju et al. 2017) for the predicted class: the class score is the
 model's final softmax (its logit, or scaled cosine) where the "probabilities" output is a Softmax
 layer, else the log-probability (AMDCNN's fused output); its gradients with respect to a
 convolutional feature map A, averaged over the map, weight A's channels; the ReLU of the weighted
-sum, upsampled to the input and scaled to [0, 1], is the heat map. The map: `--layer NAME`, or
+sum, upsampled to the input and scaled to [0, 1], is the heat map. The map: the layer named by `layer`, or
 the deepest layer with a 4-D output (longest path from the input; the last one in the model's
 order among equals): the last feature map before global pooling (AMDCNN: the main classifier's
 class maps; LBAN-IL: the last block's output; MrCAR: the face branch's last block). Intermediate
@@ -28,14 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.inference import UsageError, default_data, eval_config, input_shape, load_eval_record, uses_regions
+from fer_keras.errors import ArgumentError, FerKerasError
+from fer_keras.inference import default_data, eval_config, input_shape, load_eval_record, uses_regions
 
 
 def _require_tensorflow():
     import keras
 
     if keras.backend.backend() != "tensorflow":
-        raise UsageError(f"explain needs the TensorFlow backend (KERAS_BACKEND=tensorflow), not {keras.backend.backend()!r}")
+        raise FerKerasError(f"explain needs the TensorFlow backend (KERAS_BACKEND=tensorflow), not {keras.backend.backend()!r}")
 
 
 # --------------------------------------------------------------------------------------- layers
@@ -103,10 +104,10 @@ def pick_layer(model, name=None):
         candidates = [(path, layer) for path, layer in walk_layers(model) if name in (path, layer.name)]
         if not candidates:
             four_d = [path for path, layer in walk_layers(model) if not _is_model(layer) and _output_rank(layer) == 4]
-            raise UsageError(f"--layer {name!r}: no such layer; layers with a 4-D output include: {', '.join(four_d[-12:])}")
+            raise ArgumentError("layer", name, f"no such layer; layers with a 4-D output include: {', '.join(four_d[-12:])}")
         path, layer = candidates[0]
         if _output_rank(layer) != 4:
-            raise UsageError(f"--layer {name!r}: its output is not a 4-D feature map (batch, height, width, channels)")
+            raise ArgumentError("layer", name, "its output is not a 4-D feature map (batch, height, width, channels)")
         return path, layer
     graph, prefix = model, ""
     while True:
@@ -117,7 +118,7 @@ def pick_layer(model, name=None):
             return f"{prefix}{layer.name}", layer
         nested = [layer for layer in graph.layers if _is_model(layer)]
         if not nested:
-            raise UsageError("the model has no layer with a 4-D output to take Grad-CAM from; name one with --layer")
+            raise ArgumentError("layer", None, "the model has no layer with a 4-D output to take Grad-CAM from; name one")
         graph, prefix = nested[0], f"{prefix}{nested[0].name}/"
 
 
@@ -129,7 +130,7 @@ def classifier_layer(model):
 
     dense = [layer for layer in model.layers if isinstance(layer, (keras.layers.Dense, CosineDense))]
     if not dense:
-        raise UsageError("the model has no 'features' output and no Dense classifier layer to take features from")
+        raise FerKerasError("the model has no 'features' output and no Dense classifier layer to take features from")
     return _deepest(model, dense)
 
 
@@ -212,11 +213,11 @@ def grad_cam(model, inputs, layer=None, class_index=None, batch_size=32):
                 scores = tf.math.log(tf.gather(probs, chosen, batch_dims=1) + 1e-12)
             score = tf.reduce_sum(scores)
         if not features.outputs:
-            raise UsageError(f"Grad-CAM: layer {layer.name!r} is not run by the model's forward pass; choose another --layer")
+            raise ArgumentError("layer", layer.name, "not run by the model's forward pass; choose another layer for Grad-CAM")
         feature_map = features.outputs[0]  # shared sub-models: the first call (MrCAR's face)
         gradients = tape.gradient(score, feature_map)
         if gradients is None:
-            raise UsageError(f"Grad-CAM: the class score does not depend on layer {layer.name!r}; choose another --layer")
+            raise ArgumentError("layer", layer.name, "the class score does not depend on it; choose another layer for Grad-CAM")
         feature_map, gradients = tf.cast(feature_map, tf.float32), tf.cast(gradients, tf.float32)
         weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
         cam = tf.nn.relu(tf.reduce_sum(weights * feature_map, axis=-1)).numpy()
@@ -341,7 +342,7 @@ def tsne_embedding(features, seed=0):
 
     n = len(features)
     if n < 4:
-        raise UsageError(f"--tsne-samples: t-SNE needs at least 4 samples, got {n}")
+        raise ArgumentError("tsne_samples", n, "t-SNE needs at least 4 samples")
     perplexity = float(min(30.0, max(1.0, (n - 1) / 3)))
     tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=seed)
     try:  # sklearn's OpenMP threads contend with TensorFlow's: 20-50x slower in a process that ran a model
@@ -366,18 +367,18 @@ def explain(trained, dataset=None, data=None, split=None, out="explain", samples
     from fer_keras.training import region_inputs
 
     _require_tensorflow()
-    for option, value, low in (("--samples", samples, 1), ("--tsne-samples", tsne_samples, 0), ("--batch-size", batch_size, 1)):
-        if value is None and option == "--batch-size":
+    for argument, value, low in (("samples", samples, 1), ("tsne_samples", tsne_samples, 0), ("batch_size", batch_size, 1)):
+        if value is None and argument == "batch_size":
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise UsageError(f"{option} {value!r}: expected an integer >= {low}")
+            raise ArgumentError(argument, value, f"expected an integer >= {low}")
     model, recipe = trained.model, trained.recipe
     layer_path, feature_layer = pick_layer(model, layer)
     record, description = load_eval_record(recipe, dataset, default_data(trained, dataset, data), split)
     names = record.class_names
     if len(names) != int(model.output["probabilities"].shape[-1]):
-        raise UsageError(f"--dataset {record.name}: has {len(names)} classes but the model predicts "
-                         f"{int(model.output['probabilities'].shape[-1])}")
+        raise ArgumentError("dataset", record.name, f"has {len(names)} classes but the model predicts "
+                            f"{int(model.output['probabilities'].shape[-1])}")
     config = eval_config(recipe, batch_size)
     batch_size = config.batch_size
     if config.input_size is None:

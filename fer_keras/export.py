@@ -36,15 +36,16 @@ Formats and quantisation:
               `model.export(format="onnx")` does on the TensorFlow backend (which would also export
               every other output); float32; classes and input contract in the metadata_props.
 
-Writing --out (`check_out`, before anything is converted): a SavedModel goes to a new or empty folder,
+Writing `out` (`check_out`, before anything is converted): a SavedModel goes to a new or empty folder,
 or replaces a SavedModel that `export_model` wrote there before (the marker, and nothing but what an
 export writes); any other non-empty folder is refused, whatever `overwrite` says. A .tflite / .onnx
-file replaces an existing file only with overwrite=True (`--overwrite`). Every artefact is written
-under a hidden temporary name beside --out and moved into place only once complete, so a failed
-export leaves --out as it was.
+file replaces an existing file only with overwrite=True. Every artefact is written under a hidden
+temporary name beside `out` and moved into place only once complete, so a failed export leaves
+`out` as it was.
 
-Errors are `ExportError`s (UsageErrors) whose messages name the argument (--format, --quantize,
---calibration-data, --out) and, for a model that does not convert, the converter's reason.
+Errors are `ExportError`s (`fer_keras.errors.ArgumentError`s) naming the argument of
+`export_model` (fmt, quantize, calibration, calibration_samples, out) and, for a model that does
+not convert, the converter's reason.
 """
 
 import contextlib
@@ -60,7 +61,8 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras import __version__
-from fer_keras.inference import UsageError, eval_config, input_shape, model_inputs, uses_regions
+from fer_keras.errors import ArgumentError
+from fer_keras.inference import eval_config, input_shape, model_inputs, uses_regions
 
 FORMATS = ("savedmodel", "tflite", "onnx")
 QUANTIZATIONS = ("float16", "int8")
@@ -73,9 +75,8 @@ RANGES = {"unit": "[0, 1]: uint8 pixels / 255", "centered": "[-1, 1]: uint8 pixe
           "standard": "each image standardised to zero mean, unit variance", "none": "uint8 pixel values as floats"}
 
 
-class ExportError(UsageError):
-    """An export that cannot be done (wrong arguments, an op a converter lacks); the message names
-    the argument."""
+class ExportError(ArgumentError):
+    """An export that cannot be done (wrong arguments, an op a converter lacks); names the argument."""
 
 
 # ------------------------------------------------------------------------------ the signature
@@ -152,13 +153,13 @@ def calibration_inputs(trained, data=None, samples=DEFAULT_CALIBRATION_SAMPLES, 
 
     data = data if data is not None else trained.data
     if data is not None and not Path(data).exists():
-        raise ExportError(f"--calibration-data {data}: no such file or folder")
+        raise ExportError("data", data, "no such file or folder")
     if samples < 1:
-        raise ExportError(f"--calibration-samples {samples}: expected a positive integer")
+        raise ExportError("samples", samples, "expected a positive integer")
     try:
         train = load_splits(trained.recipe, data)[0]
     except ValueError as err:  # DatasetError is a ValueError too
-        raise ExportError(f"--calibration-data {data or '(default)'}: {err}") from err
+        raise ExportError("data", data, str(err)) from err
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(len(train), min(samples, len(train)), replace=False))
     arrays = pipeline_inputs(trained, train.subset(chosen, split=train.split))
@@ -172,10 +173,10 @@ def _as_named(model, inputs):
     if isinstance(inputs, dict):
         missing = [n for n in names if n not in inputs]
         if missing:
-            raise ExportError(f"calibration inputs lack {missing}; the model takes {names}")
+            raise ExportError("calibration", problem=f"the inputs lack {missing}; the model takes {names}")
         return {n: np.asarray(inputs[n], np.float32) for n in names}
     if len(names) != 1:
-        raise ExportError(f"calibration inputs: the model takes {names}; give a dict of arrays")
+        raise ExportError("calibration", problem=f"the model takes {names}; give a dict of arrays")
     return {names[0]: np.asarray(inputs, np.float32)}
 
 
@@ -236,7 +237,7 @@ def _export_savedmodel(trained, out):
 def class_score_layers(model):
     """Names of the layers that compute class scores: each layer whose output has one channel or
     unit per class (AMDCNN's classifier-module convolutions, CosineDense heads, logits) and every
-    layer after one (BN, pooling, scaling, softmax, AMDCNN's fusion). `--quantize int8` keeps them
+    layer after one (BN, pooling, scaling, softmax, AMDCNN's fusion). `quantize="int8"` keeps them
     float32."""
     import keras
 
@@ -330,7 +331,7 @@ def _needs_onnx(*modules):
 
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
     if missing:
-        raise ExportError(f"--format onnx: needs {', '.join(missing)}; install them with pip install 'fer_keras[export]'")
+        raise ExportError("fmt", "onnx", f"needs {', '.join(missing)}; install them with pip install 'fer_keras[export]'")
 
 
 def _export_onnx(trained, out, opset=None):
@@ -349,7 +350,7 @@ def _export_onnx(trained, out, opset=None):
     proto, _ = tf2onnx.convert.from_function(serve, list(serve.input_signature), opset=opset)
     missing = sorted({node.op_type for node in proto.graph.node if not onnx.defs.has(node.op_type, node.domain or "")})
     if missing:  # tf2onnx leaves a TensorFlow op it cannot convert in the graph, under its TensorFlow name
-        raise ExportError(f"--format onnx: {trained.name} does not convert: TensorFlow op(s) {', '.join(missing)} have "
+        raise ExportError("fmt", "onnx", f"{trained.name} does not convert: TensorFlow op(s) {', '.join(missing)} have "
                           f"no ONNX conversion in tf2onnx {tf2onnx.__version__}")
     for key, value in contract(trained).items():
         entry = proto.metadata_props.add()
@@ -369,7 +370,7 @@ def _why_not_replaceable(folder):
     except (OSError, ValueError, AttributeError):
         written = False
     if not written:
-        return f"a non-empty folder that fer-keras export did not write (no {MARKER})"
+        return f"a non-empty folder that export_model did not write (no {MARKER})"
     foreign = sorted(entry.name for entry in folder.iterdir() if entry.name not in SAVEDMODEL_ENTRIES)
     if foreign:
         return f"an earlier export, but it also holds {', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''}"
@@ -384,21 +385,21 @@ def check_out(out, fmt, overwrite=False):
     out = Path(out)
     if fmt == "savedmodel":
         if out.exists() and not out.is_dir():
-            raise ExportError(f"--out {out}: is a file; a SavedModel is a folder")
+            raise ExportError("out", out, "is a file; a SavedModel is a folder")
         if out.is_dir() and any(out.iterdir()):
             why = _why_not_replaceable(out)
             if why:
-                raise ExportError(f"--out {out}: {why}; choose a new or empty folder")
+                raise ExportError("out", out, f"{why}; choose a new or empty folder")
     else:
         if out.is_dir():
-            raise ExportError(f"--out {out}: is a directory; --format {fmt} writes one file (e.g. model{SUFFIXES[fmt]})")
+            raise ExportError("out", out, f"is a directory; `fmt={fmt!r}` writes one file (e.g. model{SUFFIXES[fmt]})")
         if (out.exists() or out.is_symlink()) and not overwrite:
-            raise ExportError(f"--out {out}: the file exists; choose another name, or pass --overwrite to replace it")
+            raise ExportError("out", out, "the file exists; choose another name, or pass `overwrite=True` to replace it")
     parent = out.absolute().parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise ExportError(f"--out {out}: {parent} is a file, not a folder")
+        raise ExportError("out", out, f"{parent} is a file, not a folder")
 
 
 def _staging_path(out, fmt):
@@ -446,13 +447,13 @@ def _remove(path):
 def check_arguments(fmt, quantize=None, calibration=None):
     """Raise ExportError for an unknown format or a format / quantisation combination that does not exist."""
     if fmt not in FORMATS:
-        raise ExportError(f"--format {fmt!r}: choose from {', '.join(FORMATS)}")
+        raise ExportError("fmt", fmt, f"choose from {', '.join(FORMATS)}")
     if quantize is not None and quantize not in QUANTIZATIONS:
-        raise ExportError(f"--quantize {quantize!r}: choose from {', '.join(QUANTIZATIONS)}")
+        raise ExportError("quantize", quantize, f"choose from {', '.join(QUANTIZATIONS)}")
     if quantize is not None and fmt != "tflite":
-        raise ExportError(f"--quantize {quantize}: only --format tflite is quantised; --format {fmt} is float32")
+        raise ExportError("quantize", quantize, f"only `fmt='tflite'` is quantised; `fmt={fmt!r}` is float32")
     if calibration is not None and quantize != "int8":
-        raise ExportError("--calibration-data/--calibration-samples: only used with --quantize int8")
+        raise ExportError(None, problem="`calibration` and `calibration_samples` are only used with `quantize='int8'`")
 
 
 def export_model(trained, fmt, out, quantize=None, calibration=None, calibration_samples=None, opset=None,
@@ -482,14 +483,18 @@ def export_model(trained, fmt, out, quantize=None, calibration=None, calibration
     if quantize == "int8":
         if calibration is None or isinstance(calibration, (str, os.PathLike)):
             samples = calibration_samples or DEFAULT_CALIBRATION_SAMPLES
-            calibration, where = calibration_inputs(trained, calibration, samples)
+            try:
+                calibration, where = calibration_inputs(trained, calibration, samples)
+            except ArgumentError as err:  # named as calibration_inputs calls them
+                argument = {"data": "calibration", "samples": "calibration_samples"}.get(err.argument, err.argument)
+                raise ExportError(argument, err.value, err.problem) from err
             details["calibration"] = where
         else:
             details["calibration"] = {"data": "inputs given by the caller"}
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ExportError(f"--out {out}: cannot create its folder ({err})") from err
+        raise ExportError("out", out, f"cannot create its folder ({err})") from err
     staged = _staging_path(out, fmt)
     converters = {
         "savedmodel": lambda: _export_savedmodel(trained, staged),
@@ -505,19 +510,19 @@ def export_model(trained, fmt, out, quantize=None, calibration=None, calibration
         except ExportError:
             raise
         except Exception as err:  # the converters raise many types (ConverterError, ValueError, RuntimeError, ...)
-            what = f"--format {fmt}" + (f" --quantize {quantize}" if quantize else "")
-            raise ExportError(f"{what}: {trained.name} does not convert: {_reason(err)}") from err
+            quantized = f" with `quantize={quantize!r}`" if quantize else ""
+            raise ExportError("fmt", fmt, f"{trained.name} does not convert{quantized}: {_reason(err)}") from err
         if fmt == "savedmodel":
             marker = {"written_by": "fer-keras export", "fer_keras": __version__, **details, **contract(trained)}
             (staged / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
-        check_out(out, fmt, overwrite)  # again: --out may have changed during the conversion
+        check_out(out, fmt, overwrite)  # again: `out` may have changed during the conversion
         try:
             if fmt == "savedmodel":
                 _replace_folder(staged, out)
             else:
                 os.replace(staged, out)
         except OSError as err:
-            raise ExportError(f"--out {out}: cannot move the export into place ({err})") from err
+            raise ExportError("out", out, f"cannot move the export into place ({err})") from err
     finally:
         _remove(staged)
     details["size_bytes"] = _size(out)
@@ -550,7 +555,7 @@ def format_of(path):
     for fmt, suffix in SUFFIXES.items():
         if path.suffix == suffix:
             return fmt
-    raise ExportError(f"{path}: not a SavedModel directory, .tflite or .onnx file")
+    raise ExportError("path", path, "not a SavedModel directory, .tflite or .onnx file")
 
 
 class Exported:
@@ -586,7 +591,7 @@ class Exported:
             self.input_names = [i.name for i in session.get_inputs()]
             self._run = lambda named: session.run([OUTPUT], named)[0]
         else:
-            raise ExportError(f"format {self.format!r}: choose from {', '.join(FORMATS)}")
+            raise ExportError("fmt", self.format, f"choose from {', '.join(FORMATS)}")
 
     def __call__(self, inputs, batch_size=64):
         if isinstance(inputs, dict):

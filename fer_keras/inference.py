@@ -24,6 +24,7 @@ import numpy as np
 
 from fer_keras.data.errors import DatasetError
 from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
+from fer_keras.errors import NO_VALUE, ArgumentError, FerKerasError
 
 RUN_MODEL_FILES = ("best.keras", "last.keras")
 
@@ -33,9 +34,9 @@ DATASET_FACE_SIDES = {"fer2013": 48, "ferplus": 48, "rafdb": 100, "expw": 100}
 
 TTA_CHOICES = ("none", "tencrop")
 
-
-class UsageError(ValueError):
-    """A wrong command-line argument (or its value); the message names the argument."""
+# Errors are `fer_keras.errors.ArgumentError`s naming the argument as `load_trained` and
+# `evaluate_model` call it (run, model, weights, pretrained, recipe, overrides, dataset, data,
+# split, tta), whichever function raised them.
 
 
 # ------------------------------------------------------------------------------------- loading
@@ -72,23 +73,24 @@ def _load_keras_file(path, argument):
 
     problem = _keras_file_problem(path)
     if problem is not None:  # Keras itself says "File not found" for any file that is not a zip
-        raise UsageError(f"{argument} {path}: not a readable Keras model file ({problem})")
+        raise ArgumentError(argument, path, f"not a readable Keras model file ({problem})")
     _import_models()
     try:
         model = keras.saving.load_model(path, compile=False)
     except (zipfile.BadZipFile, zlib.error, EOFError) as err:  # a damaged member of the archive
-        raise UsageError(f"{argument} {path}: not a readable Keras model file ({err})") from err
+        raise ArgumentError(argument, path, f"not a readable Keras model file ({err})") from err
     except (ValueError, OSError, TypeError, KeyError) as err:
-        raise UsageError(f"{argument} {path}: cannot be loaded as a Keras model ({err})") from err
-    check_model(model, f"{argument} {path}")
+        raise ArgumentError(argument, path, f"cannot be loaded as a Keras model ({err})") from err
+    check_model(model, argument, path)
     return model
 
 
-def check_model(model, source="model"):
-    """Raise UsageError unless `model` is a fer_keras model (a dict output with "probabilities")."""
+def check_model(model, argument="model", value=NO_VALUE):
+    """Raise an ArgumentError naming `argument` (and `value`, where the model came from) unless
+    `model` is a fer_keras model (a dict output with "probabilities")."""
     outputs = getattr(model, "output", None)
     if not isinstance(outputs, dict) or "probabilities" not in outputs:
-        raise UsageError(f"{source}: not a fer_keras model (its outputs have no 'probabilities')")
+        raise ArgumentError(argument, value, "not a fer_keras model (its outputs have no 'probabilities')")
     return model
 
 
@@ -96,10 +98,7 @@ def run_config(run_dir):
     """The run's config.yaml as a dict (keys recipe, data, protocol, command, ...)."""
     from fer_keras.training import read_run_config
 
-    try:
-        return read_run_config(run_dir)
-    except ValueError as err:
-        raise UsageError(f"--run {err}") from None
+    return read_run_config(run_dir, "run")
 
 
 def load_run(run_dir):
@@ -111,32 +110,30 @@ def load_run(run_dir):
         if (run / name).is_file():
             if name != RUN_MODEL_FILES[0]:
                 print(f"note: {run} has no {RUN_MODEL_FILES[0]}; using {name}", file=sys.stderr)
-            return _load_keras_file(run / name, "--run"), saved["recipe"]
-    raise UsageError(f"--run {run}: no {' or '.join(RUN_MODEL_FILES)} (the run has not finished training; "
-                     f"continue it with `fer-keras train --resume {run}`)")
+            return _load_keras_file(run / name, "run"), saved["recipe"]
+    raise ArgumentError("run", run, f"no {' or '.join(RUN_MODEL_FILES)} (the run has not finished training; "
+                        "resume its training first)")
 
 
 def model_recipe(name, dataset=None, recipe=None, overrides=()):
     """The recipe a model name's weights are used with: `recipe` (a recipe name or .yaml file) when
     given, else <name>_<dataset> when that recipe exists, else <name>_fer2013; then `overrides`."""
-    from fer_keras.recipes import MODELS, load_recipe
+    from fer_keras.models.registry import list_models
+    from fer_keras.recipes import load_recipe
 
-    if name not in MODELS:
-        raise UsageError(f"--model {name!r}: unknown model; available: {', '.join(MODELS)}")
-    try:
-        if recipe is not None:
-            resolved = load_recipe(recipe, overrides=overrides)
-        else:
-            try:
-                resolved = load_recipe(name, dataset, overrides) if dataset else load_recipe(name, None, overrides)
-            except ValueError as err:
-                if not str(err).startswith("No recipe"):
-                    raise
-                resolved = load_recipe(name, None, overrides)
-    except ValueError as err:
-        raise UsageError(f"--recipe/--set: {err}") from err
+    if name not in list_models():
+        raise ArgumentError("model", name, f"unknown model; available: {', '.join(list_models())}")
+    if recipe is not None:
+        resolved = load_recipe(recipe, overrides=overrides)
+    else:
+        try:
+            resolved = load_recipe(name, dataset, overrides) if dataset else load_recipe(name, None, overrides)
+        except ValueError as err:
+            if not str(err).startswith("No recipe"):
+                raise
+            resolved = load_recipe(name, None, overrides)
     if resolved["model"]["name"] != name:
-        raise UsageError(f"--recipe: the recipe is for {resolved['model']['name']!r}, not --model {name!r}")
+        raise ArgumentError("recipe", recipe, f"the recipe is for {resolved['model']['name']!r}, not `model={name!r}`")
     return resolved
 
 
@@ -165,41 +162,43 @@ def load_model_weights(name, weights_file, recipe=None, **options):
 
     path = Path(weights_file)
     if not path.is_file():
-        raise UsageError(f"--weights {path}: no such file")
+        raise ArgumentError("weights", path, "no such file")
     if path.suffix == ".keras":
-        model = _load_keras_file(path, "--weights")
-        from fer_keras.recipes import MODELS
+        model = _load_keras_file(path, "weights")
+        from fer_keras.models.registry import list_models
 
-        if name is not None and model.name in MODELS and model.name != name:
-            raise UsageError(f"--weights {path}: holds a {model.name} model, not --model {name}")
+        if name is not None and model.name in list_models() and model.name != name:
+            raise ArgumentError("weights", path, f"holds a {model.name} model, not `model={name!r}`")
         return model
     if not path.name.lower().endswith(WEIGHTS_SUFFIXES):
-        raise UsageError(f"--weights {path}: not a weights file Keras reads (expected a .keras model "
-                         "or .weights.h5 weights)")
+        raise ArgumentError("weights", path, "not a weights file Keras reads (expected a .keras model "
+                            "or .weights.h5 weights)")
     problem = None if path.name.lower().endswith(".json") else _weights_file_problem(path)
     if problem is not None:  # not the recipe's fault: say so before building the model
-        raise UsageError(f"--weights {path}: not a readable weights file ({problem}; truncated, or not an "
-                         "HDF5 .weights.h5 file)")
+        raise ArgumentError("weights", path, f"not a readable weights file ({problem}; truncated, or not an "
+                            "HDF5 .weights.h5 file)")
     recipe = recipe if recipe is not None else model_recipe(name)
     section = recipe["model"]
     settings = {**(section.get("options") or {}), **options}
     try:
         model = build_model(name, input_shape=section.get("input_shape"), num_classes=section.get("num_classes", 7), **settings)
-    except ValueError as err:
-        raise UsageError(f"--model {name}: {err}") from err
+    except FerKerasError:
+        raise
+    except ValueError as err:  # a builder's check of an option's value (from the recipe)
+        raise ArgumentError("model", name, str(err)) from err
     import warnings
 
     def misfit(reason):
-        return UsageError(f"--weights {path}: does not fit {name} with input {tuple(model.inputs[0].shape[1:])}, "
-                          f"{section.get('num_classes', 7)} classes and options {settings} ({reason}); "
-                          "name the recipe they were trained with (--recipe, --set)")
+        return ArgumentError("weights", path, f"does not fit {name} with input {tuple(model.inputs[0].shape[1:])}, "
+                             f"{section.get('num_classes', 7)} classes and options {settings} ({reason}); "
+                             "name the recipe they were trained with (`recipe`, `overrides`)")
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             model.load_weights(path)
         except OSError as err:  # the file opened but a dataset in it cannot be read
-            raise UsageError(f"--weights {path}: not a readable weights file ({str(err).strip()})") from err
+            raise ArgumentError("weights", path, f"not a readable weights file ({str(err).strip()})") from err
         except (ValueError, KeyError, TypeError) as err:
             raise misfit(str(err).strip().splitlines()[0]) from err
     skipped = [str(w.message) for w in caught if "freshly-initialized" in str(w.message)]
@@ -259,42 +258,42 @@ def load_pretrained_trained(name):
     try:
         model, info = load_pretrained_with_info(name)
     except PretrainedError as err:
-        raise UsageError(f"--pretrained {name}: {err}") from err
+        raise ArgumentError("pretrained", name, str(err)) from err
     return Trained(model, info["recipe"], f"pretrained {name}", tuple(info["class_names"]), extra={"pretrained": info})
 
 
 def load_trained(run=None, model=None, weights=None, dataset=None, recipe=None, overrides=(), pretrained=None):
     """A Trained from a run directory, a model name and weights file, or a bundled pretrained name
     (see `load_run`, `load_model_weights`, `model_recipe`, `load_pretrained_trained`). Errors are
-    UsageErrors naming the argument."""
-    sources = [flag for flag, value in (("--run", run), ("--pretrained", pretrained), ("--model/--weights", model or weights))
+    ArgumentErrors naming the argument."""
+    sources = [name for name, value in (("`run`", run), ("`pretrained`", pretrained), ("`model`/`weights`", model or weights))
                if value is not None]
     if len(sources) > 1:
-        raise UsageError(f"give one of --run RUN, --pretrained NAME or --model NAME --weights FILE, not {' and '.join(sources)}")
+        raise ArgumentError(None, problem=f"give one of `run`, `pretrained` or `model` and `weights`, not {' and '.join(sources)}")
+    if (pretrained is not None or run is not None) and (recipe is not None or overrides):
+        argument, value = ("recipe", recipe) if recipe is not None else ("overrides", list(overrides))
+        raise ArgumentError(argument, value, f"applies to `model` and `weights`; a {'pretrained model' if run is None else 'run'} "
+                            "uses its own recipe")
     if pretrained is not None:
-        if recipe is not None or overrides:
-            raise UsageError("--recipe and --set apply to --model/--weights; a pretrained model uses its own recipe")
         return load_pretrained_trained(pretrained)
     if run is not None:
-        if recipe is not None or overrides:
-            raise UsageError("--recipe and --set apply to --model/--weights; a run uses its own recipe")
         loaded, resolved = load_run(run)
         data = run_config(run).get("data")
         return Trained(loaded, resolved, f"run {run}", class_names_for(loaded, run), data)
     if weights is None:
         if model is not None:
-            raise UsageError(f"--model {model}: give its weights with --weights FILE (or use --run RUN)")
-        raise UsageError("no model: give --run RUN (a training run), --pretrained NAME (bundled weights, "
-                         "e.g. amdcnn_fer2013) or --model NAME --weights FILE")
+            raise ArgumentError("weights", problem=f"`model={model!r}` needs its weights file (or give `run`)")
+        raise ArgumentError(None, problem="no model: give `run` (a training run), `pretrained` (bundled weights, "
+                            "e.g. amdcnn_fer2013) or `model` and `weights`")
+    from fer_keras.models.registry import list_models
+
     if model is None:
         if Path(weights).suffix != ".keras":
-            raise UsageError(f"--weights {weights}: a weights-only file needs --model NAME (amdcnn, lban, mifad_net, mrcar)")
+            raise ArgumentError("weights", weights, f"a weights-only file needs `model` ({', '.join(list_models())})")
         loaded = load_model_weights(None, weights)
-        from fer_keras.recipes import MODELS
-
-        if loaded.name not in MODELS:
-            raise UsageError(f"--weights {weights}: holds model {loaded.name!r}; "
-                             "say which fer_keras model it is with --model NAME")
+        if loaded.name not in list_models():
+            raise ArgumentError("weights", weights, f"holds model {loaded.name!r}; "
+                                "say which fer_keras model it is with `model`")
         model = loaded.name
         resolved = _fit_recipe(model_recipe(model, dataset, recipe, overrides), loaded, weights)
     else:
@@ -429,7 +428,7 @@ def resolve_tta(tta, recipe):
     if tta is None:
         return (recipe.get("pipeline") or {}).get("tta")
     if tta not in TTA_CHOICES:
-        raise UsageError(f"--tta {tta!r}: choose from {', '.join(TTA_CHOICES)}")
+        raise ArgumentError("tta", tta, f"choose from {', '.join(TTA_CHOICES)}")
     return None if tta == "none" else tta
 
 
@@ -468,12 +467,12 @@ def classify(model, recipe, inputs, batch_size=32, tta=None):
 def _data_path(name, data):
     if data is None:
         if name != "fer2013":
-            raise UsageError(f"--data: dataset {name!r} needs --data PATH (only FER2013 has a bundled sample)")
+            raise ArgumentError("data", problem=f"dataset {name!r} needs its file or folder (only FER2013 has a bundled sample)")
         from fer_keras.data.sample import sample_path
 
         return sample_path()
     if not Path(data).exists():
-        raise UsageError(f"--data {data}: no such file or folder")
+        raise ArgumentError("data", data, "no such file or folder")
     return data
 
 
@@ -492,7 +491,7 @@ def load_eval_record(recipe, dataset=None, data=None, split=None):
     section = recipe["data"]
     name = dataset or section["dataset"]
     if name not in READERS:
-        raise UsageError(f"--dataset {name!r}: unknown dataset; available: {', '.join(sorted(READERS))}")
+        raise ArgumentError("dataset", name, f"unknown dataset; available: {', '.join(sorted(READERS))}")
     same = name == section["dataset"]
     options = dict(section.get("options") or {}) if same else {}
     path = _data_path(name, data)
@@ -500,20 +499,20 @@ def load_eval_record(recipe, dataset=None, data=None, split=None):
         try:
             record = load_dataset(name, path, split=None if split == "all" else split, **options)
         except DatasetError as err:
-            raise UsageError(f"--split {split}: {err}") from err
+            raise ArgumentError("split", split, str(err)) from err
         if not len(record):
-            raise UsageError(f"--split {split}: {path} has no {name} samples in split {split!r}")
+            raise ArgumentError("split", split, f"{path} has no {name} samples in split {split!r}")
         return record, split
     if not same:
         try:
             record = load_dataset(name, path, **options)
         except DatasetError as err:
-            raise UsageError(f"--data {path}: {err}") from err
+            raise ArgumentError("data", path, str(err)) from err
         return record, "all"
     try:
         _, validation, test, protocol = load_splits(recipe, path)
     except DatasetError as err:
-        raise UsageError(f"--data {path}: {err}") from err
+        raise ArgumentError("data", path, str(err)) from err
     if test is not None:
         return test, f"{test.split} (test split)"
     return validation, f"{validation.split} (validation split; {protocol})"
@@ -542,8 +541,8 @@ def evaluate_model(model, recipe, dataset=None, data=None, split=None, tta=None,
     record, description = load_eval_record(recipe, dataset, data, split)
     k = num_outputs(model)
     if len(record.class_names) != k:
-        raise UsageError(f"--dataset {record.name}: has {len(record.class_names)} classes ({', '.join(record.class_names)}) "
-                         f"but the model predicts {k}")
+        raise ArgumentError("dataset", record.name, f"has {len(record.class_names)} classes ({', '.join(record.class_names)}) "
+                            f"but the model predicts {k}")
     config = eval_config(recipe, batch_size)
     if config.input_size is None:
         from dataclasses import replace
@@ -553,7 +552,7 @@ def evaluate_model(model, recipe, dataset=None, data=None, split=None, tta=None,
     try:
         probabilities = predict_probabilities(model, record, config, inputs, tta)
     except ValueError as err:
-        raise UsageError(f"--data {record.source}: the images do not fit the model's pipeline ({err})") from err
+        raise ArgumentError("data", record.source, f"the images do not fit the model's pipeline ({err})") from err
     metrics = classification_metrics(record.labels, probabilities, record.class_names)
     return Evaluation(metrics, probabilities, record, description, tta)
 
@@ -562,7 +561,6 @@ __all__ = [
     "DATASET_FACE_SIDES",
     "Evaluation",
     "Trained",
-    "UsageError",
     "class_names_for",
     "classify",
     "concat_inputs",

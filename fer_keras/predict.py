@@ -33,7 +33,8 @@ from fer_keras.data.errors import DatasetError
 from fer_keras.data.faces import LANDMARK_NAMES
 from fer_keras.data.folder import IMAGE_SUFFIXES as FOLDER_IMAGE_SUFFIXES
 from fer_keras.data.files import decode_image
-from fer_keras.inference import UsageError, classify, concat_inputs, face_inputs, resolve_tta
+from fer_keras.errors import ArgumentError
+from fer_keras.inference import classify, concat_inputs, face_inputs, resolve_tta
 
 IMAGE_SUFFIXES = frozenset(FOLDER_IMAGE_SUFFIXES | {".webp"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
@@ -48,7 +49,7 @@ def is_video(path):
 
 def collect_inputs(paths):
     """The files to analyse: each file as given, each folder's image and video files (sorted, not
-    recursive). A missing path or a folder without such files raises UsageError."""
+    recursive). A missing path or a folder without such files raises ArgumentError."""
     files = []
     for text in paths:
         path = Path(text)
@@ -56,13 +57,13 @@ def collect_inputs(paths):
             found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
                            and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
             if not found:
-                raise UsageError(f"INPUT {path}: no image or video files in this folder "
-                                 f"({', '.join(sorted(IMAGE_SUFFIXES | VIDEO_SUFFIXES))})")
+                raise ArgumentError("paths", path, f"no image or video files in this folder "
+                                    f"({', '.join(sorted(IMAGE_SUFFIXES | VIDEO_SUFFIXES))})")
             files += found
         elif path.is_file():
             files.append(path)
         else:
-            raise UsageError(f"INPUT {path}: no such file or folder")
+            raise ArgumentError("paths", path, "no such file or folder")
     return files
 
 
@@ -78,7 +79,7 @@ class FacePredictor:
 
     def __init__(self, trained, batch_size=32, tta=None, detector_options=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise UsageError(f"--batch-size {batch_size!r}: expected a positive integer")
+            raise ArgumentError("batch_size", batch_size, "expected a positive integer")
         self.trained = trained
         self.batch_size = batch_size
         self.tta = resolve_tta(tta, trained.recipe)
@@ -174,13 +175,13 @@ def _output_plan(files, paths, out, overwrite):
 
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: is a file; expected a folder for the annotated copies")
+        raise ArgumentError("out", out, "is a file; expected a folder for the annotated copies")
     where, identity = out.resolve(), _identity(out)
     for text in paths:
         folder = Path(text)
         if folder.is_dir() and (folder.resolve() == where or (identity is not None and _identity(folder) == identity)):
-            raise UsageError(f"--out {out}: is the input folder {folder}; the annotated copies would replace its "
-                             "files; choose another folder")
+            raise ArgumentError("out", out, f"is the input folder {folder}; the annotated copies would replace its "
+                                "files; choose another folder")
     inputs = {path.resolve(): path for path in files}
     identities = {_identity(path): path for path in files}
     names, plan, existing = _OutputNames(out), [], []
@@ -191,21 +192,21 @@ def _output_plan(files, paths, out, overwrite):
         if same is None and _identity(target) is not None:
             same = identities.get(_identity(target))
         if same is not None:
-            raise UsageError(f"--out {out}: the annotated copy of {path} would be written over the input {same}; "
-                             "choose another folder")
+            raise ArgumentError("out", out, f"the annotated copy of {path} would be written over the input {same}; "
+                                "choose another folder")
         if target.is_dir():
-            raise UsageError(f"--out {out}: {target} is a folder; cannot write the annotated copy of {path} there")
+            raise ArgumentError("out", out, f"{target} is a folder; cannot write the annotated copy of {path} there")
         if target.exists() or target.is_symlink():
             existing.append(target)
         plan.append(target)
     if existing and not overwrite:
         which = f"{existing[0]} and {len(existing) - 1} more already exist" if len(existing) > 1 else f"{existing[0]} exists"
-        raise UsageError(f"--out {out}: {which}; choose another folder, or pass --overwrite to replace them")
+        raise ArgumentError("out", out, f"{which}; choose another folder, or pass `overwrite=True` to replace them")
     return plan
 
 
 def check_out(paths, out, overwrite=False):
-    """Raise UsageError when annotated copies of `paths` may not be written to `out`: `out` is an input
+    """Raise ArgumentError when annotated copies of `paths` may not be written to `out`: `out` is an input
     folder or a file, a copy would land on an input file (never allowed), or a copy's path exists and
     `overwrite` is false. Returns the copies' paths, in input order (none without `out`)."""
     files = collect_inputs(paths)
@@ -240,7 +241,7 @@ def predict_paths(predictor, paths, out=None, every=1, emit=None, overwrite=Fals
     import cv2
 
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-        raise UsageError(f"--every {every!r}: expected a positive integer")
+        raise ArgumentError("every", every, "expected a positive integer")
     files = collect_inputs(paths)
     targets = [None] * len(files)
     if out is not None:

@@ -5,7 +5,7 @@
     train(load_recipe("amdcnn", "fer2013"), data="fer2013.csv.gz", out="runs/amdcnn")
 
 A run directory holds: config.yaml (the resolved recipe, data path and command), backup/ (Keras
-BackupAndRestore: weights + optimiser state + epoch, for --resume), best.keras and last.keras
+BackupAndRestore: weights + optimiser state + epoch, for `resume=True`), best.keras and last.keras
 (inference models), log.csv, tensorboard/, metrics.json, confusion_matrix.png, curves.png.
 
 Protocol: model selection and early stopping use the validation split only; the test split (when
@@ -29,11 +29,12 @@ import yaml
 from fer_keras.data import load_dataset
 from fer_keras.data.pipeline import PipelineConfig, make_dataset, steps_per_epoch
 from fer_keras.data.splits import fold_records, kfold
+from fer_keras.errors import ArgumentError, FerKerasError, RecipeError
 
 MONITOR = "val_probabilities_accuracy"
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(FerKerasError, RuntimeError):
     """The training loss became NaN or infinite."""
 
 
@@ -56,7 +57,7 @@ def _stop_on_non_finite_loss():
 
 def _stop_at_time_limit(minutes):
     """Stop at the end of the last epoch that fits in `minutes` of training (Keras has no such
-    callback); the run then saves, evaluates and can be continued with --resume."""
+    callback); the run then saves, evaluates and can be continued with `resume=True`."""
     import keras
 
     class StopAtTimeLimit(keras.callbacks.Callback):
@@ -85,7 +86,7 @@ def set_bn_momentum(model, momentum):
     import keras
 
     if not 0.0 <= float(momentum) < 1.0:
-        raise ValueError(f"training.bn_momentum must be in [0, 1), got {momentum!r}")
+        raise RecipeError(f"training.bn_momentum must be in [0, 1), got {momentum!r}")
     for layer in model._flatten_layers(include_self=False, recursive=True):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = float(momentum)
@@ -134,7 +135,7 @@ def precision_policy(setting):
         return "mixed_float16"
     if setting is False or setting == "float32":
         return "float32"
-    raise ValueError(f"training.mixed_precision must be auto, true/false, mixed_float16 or float32, got {setting!r}")
+    raise RecipeError(f"training.mixed_precision must be auto, true/false, mixed_float16 or float32, got {setting!r}")
 
 
 def distribution_strategy(setting):
@@ -150,10 +151,10 @@ def distribution_strategy(setting):
     if setting in ("none", None, False):
         return None
     if setting not in ("auto", "mirrored", "multi_worker"):
-        raise ValueError(f"training.distribute must be auto, mirrored, multi_worker or none, got {setting!r}")
+        raise RecipeError(f"training.distribute must be auto, mirrored, multi_worker or none, got {setting!r}")
     if keras.backend.backend() != "tensorflow":
         if setting != "auto":
-            raise ValueError(f"training.distribute={setting!r} needs the TensorFlow backend (KERAS_BACKEND=tensorflow)")
+            raise RecipeError(f"training.distribute={setting!r} needs the TensorFlow backend (KERAS_BACKEND=tensorflow)")
         return None
     import tensorflow as tf
 
@@ -177,7 +178,7 @@ def load_splits(recipe, data):
     name, options = section["dataset"], dict(section.get("options") or {})
     if data is None:
         if name != "fer2013":
-            raise ValueError(f"dataset {name!r} needs --data PATH (only FER2013 has a bundled sample)")
+            raise ArgumentError("data", problem=f"dataset {name!r} needs its file or folder (only FER2013 has a bundled sample)")
         from fer_keras.data.sample import sample_path
 
         data = sample_path()
@@ -190,7 +191,7 @@ def load_splits(recipe, data):
         return train, validation, None, f"{fold[index].protocol}, fold {index}: validate on the held-out fold"
     train = load_dataset(name, data, split=section["train"], **options)
     if not len(train):
-        raise ValueError(f"{data}: the training split {section['train']!r} has no samples")
+        raise ArgumentError("data", data, f"the training split {section['train']!r} has no samples")
     validation = load_dataset(name, data, split=section["validation"], **options) if section.get("validation") else None
     if validation is not None and len(validation):
         protocol = f"train on {section['train']}, select on {section['validation']}"
@@ -338,35 +339,36 @@ RUN_FILES = ("config.yaml", "log.csv", "metrics.json", "best.keras", "last.keras
              "tensorboard", "curves.png", "confusion_matrix.png", "resumed.txt")
 
 
-def read_run_config(run_dir):
-    """The run's config.yaml as a dict with a `recipe` mapping; ValueError naming the file otherwise."""
+def read_run_config(run_dir, argument="run_dir"):
+    """The run's config.yaml as a dict with a `recipe` mapping; otherwise an ArgumentError naming
+    `argument` (the caller's name for `run_dir`) and the folder or file."""
     run = Path(run_dir)
     path = run / "config.yaml"
     if not run.is_dir():
-        raise ValueError(f"{run}: no such run directory")
+        raise ArgumentError(argument, run, "no such run directory")
     if not path.is_file():
-        raise ValueError(f"{run}: no config.yaml there (not a run directory written by `fer-keras train`)")
+        raise ArgumentError(argument, run, "no config.yaml there (not a run directory written by training)")
     try:
         saved = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
-        raise ValueError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+        raise ArgumentError(argument, path, f"not valid YAML ({str(err).splitlines()[0]})") from None
     except (OSError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: unreadable ({err})") from None
+        raise ArgumentError(argument, path, f"unreadable ({err})") from None
     if not isinstance(saved, dict) or not isinstance(saved.get("recipe"), dict):
-        raise ValueError(f"{path}: not a run's config (a mapping with a 'recipe' section)")
+        raise ArgumentError(argument, path, "not a run's config (a mapping with a 'recipe' section)")
     return saved
 
 
 def _check_new_run_folder(run):
     """A new run goes into a new folder or one that holds none of the files a run writes."""
     if run.exists() and not run.is_dir():
-        raise ValueError(f"{run}: is a file; a run is a folder (choose another --out)")
+        raise ArgumentError("out", run, "is a file; a run is a folder (choose another `out`)")
     if (run / "config.yaml").is_file():
-        raise ValueError(f"{run} already holds a run; pass --resume to continue it or choose another --out")
+        raise ArgumentError("out", run, "already holds a run; pass `resume=True` to continue it or choose another `out`")
     taken = [name for name in RUN_FILES if (run / name).exists()]
     if taken:
-        raise ValueError(f"{run}: holds {', '.join(taken)}, which a run would replace, but no run (no config.yaml); "
-                         "choose another --out")
+        raise ArgumentError("out", run, f"holds {', '.join(taken)}, which a run would replace, but no run "
+                            "(no config.yaml); choose another `out`")
 
 
 def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", command=None, callbacks=(),
@@ -384,7 +386,7 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
 
     run = Path(out)
     if resume:
-        saved = read_run_config(run)
+        saved = read_run_config(run, "out")
         recipe, data = saved["recipe"], saved.get("data")
     else:
         _check_new_run_folder(run)
@@ -404,8 +406,13 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
     model_section = recipe["model"]
     strategy = distribution_strategy(settings.get("distribute", "auto"))
     with strategy.scope() if strategy else contextlib.nullcontext():
-        model = build_model(model_section["name"], input_shape=model_section["input_shape"],
-                            num_classes=len(train_record.class_names), **(model_section.get("options") or {}))
+        try:
+            model = build_model(model_section["name"], input_shape=model_section["input_shape"],
+                                num_classes=len(train_record.class_names), **(model_section.get("options") or {}))
+        except FerKerasError:
+            raise
+        except ValueError as err:  # a builder's check of an option's value: the recipe's model section
+            raise RecipeError(f"model: {err}") from err
         if settings.get("bn_momentum") is not None:
             set_bn_momentum(model, settings["bn_momentum"])
         loss = dict(recipe["loss"])
@@ -420,7 +427,7 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
             jit_compile=settings.get("jit_compile", "auto"),
         )
     # The run exists from here on: only a recipe that built and compiled is written (a failed start
-    # leaves no config.yaml, so the same --out can be used again).
+    # leaves no config.yaml, so the same `out` can be used again).
     if resume:  # experiments/publish.py writes these into command.txt after the first command
         with open(run / "resumed.txt", "a") as handle:
             handle.write((command or invoked_command()) + "\n")
@@ -479,7 +486,7 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
                                      callbacks=callbacks, verbose=verbose, shuffle=False, **fit_options)
     except NonFiniteLossError as err:
         raise NonFiniteLossError(f"{err}. Stopped; the last good state (epoch {_completed_epochs(run)}) is in "
-                                 f"{run / 'backup'}: lower the learning rate and continue with --resume {run}") from None
+                                 f"{run / 'backup'}: lower the learning rate and continue it with `resume=True`") from None
     seconds = time.perf_counter() - start
     epochs_done = len(history.history.get("loss", []))
     earlier = json.loads((run / "metrics.json").read_text()) if resume and (run / "metrics.json").is_file() else {}

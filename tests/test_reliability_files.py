@@ -100,7 +100,7 @@ def test_savedmodel_export_replaces_an_earlier_export_but_not_one_with_other_fil
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sm"]  # the old folder and the staging folder are gone
     (out / "notes.txt").write_text("precious")
     before = tree(out)
-    with pytest.raises(ExportError, match=r"--out .*sm: .*notes\.txt"):
+    with pytest.raises(ExportError, match=r"out=.*sm': .*notes\.txt"):
         export_model(tiny, "savedmodel", out, overwrite=True)
     assert tree(out) == before
 
@@ -213,7 +213,7 @@ def stub_model(monkeypatch, loads):
 
 def test_predict_refuses_an_input_folder_as_out_and_keeps_the_photos(capsys, tmp_path, stub_model):
     """The issue's command: `fer-keras predict DIR --out DIR`."""
-    from fer_keras.inference import UsageError
+    from fer_keras.errors import ArgumentError
     from fer_keras.predict import predict_paths
 
     photos = tmp_path / "photos"
@@ -224,13 +224,13 @@ def test_predict_refuses_an_input_folder_as_out_and_keeps_the_photos(capsys, tmp
     assert code == 2 and out == "" and f"--out {photos}" in err and "input folder" in err
     assert stub_model.images == 0 and stub_model.loads == [] and tree(photos) == before
     stub = StubPredictor()
-    with pytest.raises(UsageError, match="--out .*input folder"):
+    with pytest.raises(ArgumentError, match="out=.*input folder"):
         predict_paths(stub, [str(photos)], out=photos / ".." / "photos")
     assert stub.images == 0 and tree(photos) == before
 
 
 def test_predict_refuses_an_out_that_would_replace_an_input_file_even_with_overwrite(tmp_path):
-    from fer_keras.inference import UsageError
+    from fer_keras.errors import ArgumentError
     from fer_keras.predict import predict_paths
 
     photos = tmp_path / "photos"
@@ -239,7 +239,7 @@ def test_predict_refuses_an_out_that_would_replace_an_input_file_even_with_overw
     (tmp_path / "link").symlink_to(photos)  # the same folder under another name
     stub = StubPredictor()
     for out in (photos, tmp_path / "link"):
-        with pytest.raises(UsageError, match=r"--out .*written over the input .*a\.png"):
+        with pytest.raises(ArgumentError, match=r"out=.*written over the input .*a\.png"):
             predict_paths(stub, [str(a)], out=out, overwrite=True)
     assert stub.images == 0 and tree(photos) == before
 

@@ -10,7 +10,8 @@ import pytest
 
 from fer_keras.data import DatasetError, load_dataset
 from fer_keras.data.files import image_problem
-from fer_keras.inference import UsageError, load_model_weights, load_run, load_trained
+from fer_keras.errors import ArgumentError
+from fer_keras.inference import load_model_weights, load_run, load_trained
 
 
 def face(side=48, channels=1):
@@ -226,9 +227,9 @@ def test_a_damaged_keras_file_is_not_called_missing(tmp_path, tiny_model, damage
     data = (tmp_path / "tiny.keras").read_bytes()
     path = write(tmp_path / "model.keras", np.random.default_rng(2).bytes(5000) if damage == "random" else cut(data))
     for load in (lambda: load_model_weights("amdcnn", path), lambda: load_trained(weights=path)):
-        with pytest.raises(UsageError) as err:
+        with pytest.raises(ArgumentError) as err:
             load()
-        assert f"{path}: not a readable Keras model file (" in str(err.value)
+        assert f"{str(path)!r}: not a readable Keras model file (" in str(err.value)
         assert "not found" not in str(err.value)
 
 
@@ -236,7 +237,7 @@ def test_a_damaged_best_keras_of_a_run_is_named(tmp_path):
     run = tmp_path / "run"
     write(run / "config.yaml", b"recipe:\n  model: {name: amdcnn}\n")
     best = write(run / "best.keras", b"PK\x03\x04" + b"\x00" * 100)
-    with pytest.raises(UsageError, match="not a readable Keras model file") as err:
+    with pytest.raises(ArgumentError, match="not a readable Keras model file") as err:
         load_run(run)
     assert str(best) in str(err.value)
 
@@ -245,14 +246,14 @@ def test_a_damaged_best_keras_of_a_run_is_named(tmp_path):
 def test_a_damaged_weights_file_is_not_blamed_on_the_recipe(tmp_path, tiny_model, damage):
     data = (tmp_path / "tiny.weights.h5").read_bytes()
     path = write(tmp_path / "amdcnn.weights.h5", np.random.default_rng(3).bytes(5000) if damage == "random" else cut(data))
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(ArgumentError) as err:
         load_model_weights("amdcnn", path)
-    assert f"--weights {path}: not a readable weights file (" in str(err.value)
+    assert f"weights={str(path)!r}: not a readable weights file (" in str(err.value)
     assert "recipe" not in str(err.value)
 
 
 def test_weights_of_another_model_keep_the_recipe_advice(tmp_path, tiny_model):
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(ArgumentError) as err:
         load_model_weights("amdcnn", tmp_path / "tiny.weights.h5")
-    assert "does not fit amdcnn" in str(err.value) and "--recipe" in str(err.value)
+    assert "does not fit amdcnn" in str(err.value) and "`recipe`" in str(err.value)
     assert "not a readable" not in str(err.value)

@@ -16,6 +16,7 @@ trained with cross-entropy so that its weights adapt. Readings: docs/architectur
 import keras
 
 from fer_keras.layers import CBAM, MCBAM, AdaptiveWeightedFusion, CosineDense
+from fer_keras.models.registry import register_model
 
 ATTENTIONS = ("none", "cbam", "mcbam")
 DEFAULT_INPUT_SHAPE = (48, 48, 1)
@@ -61,6 +62,13 @@ def classifier_module(x, num_classes, scale, name):
     return cosines, keras.layers.Softmax(dtype="float32", name=f"{name}_softmax")(logits)
 
 
+@register_model(
+    paper=('Shang et al., "Facial Emotion Recognition Combining Auxiliary Classifiers'
+           ' and Multiscale CBAM Attention Mechanisms", IEEE Access 2024'),
+    default_input_shapes={"fer2013": DEFAULT_INPUT_SHAPE, "rafdb": (100, 100, 3)},
+    loss='am_softmax',
+    outputs=("aux1_cosine", "aux2_cosine", "aux3_cosine", "main_cosine", "probabilities"),
+)
 def build_amdcnn(
     input_shape=DEFAULT_INPUT_SHAPE,
     num_classes=7,

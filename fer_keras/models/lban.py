@@ -19,6 +19,7 @@ budget: docs/architectures.md, "LBAN-IL".
 import keras
 
 from fer_keras.layers import LocalBinaryStandardLayer
+from fer_keras.models.registry import register_model
 
 DEFAULT_INPUT_SHAPE = (40, 40, 1)
 BLOCKS = ((128, 2), (256, 1), (512, 0))  # (channels, down- and up-samplings)
@@ -90,6 +91,13 @@ def local_binary_attention_block(x, filters, samplings, unit, encoder_decoder, n
     return unit(x, filters, f"{name}_post")
 
 
+@register_model(
+    paper=('Li et al., "LBAN-IL: A novel method of high discriminative'
+           ' representation for facial expression recognition", Neurocomputing 2021'),
+    default_input_shapes={"fer2013": DEFAULT_INPUT_SHAPE, "rafdb": (80, 80, 3)},
+    loss='islets',
+    outputs=("probabilities", "features"),
+)
 def build_lban(
     input_shape=DEFAULT_INPUT_SHAPE,
     num_classes=7,

@@ -21,6 +21,7 @@ The paper gives no channel widths; readings: docs/architectures.md, "MIFAD-Net".
 import keras
 
 from fer_keras.layers import ChannelSelfAttention, CosineDense, SpatialSelfAttention
+from fer_keras.models.registry import register_model
 
 DEFAULT_INPUT_SHAPE = (48, 48, 1)
 WIDTH_MULTIPLES = (1, 1, 2, 2, 4, 4)  # the six conv layers of a column, in units of base_width
@@ -57,6 +58,13 @@ def interactive_fusion(maps, fusion, name):
     return keras.layers.Multiply(name=f"{name}_mul")(recalibrated)
 
 
+@register_model(
+    paper=('Cai et al., "MIFAD-Net: Multi-Layer Interactive Feature Fusion Network'
+           ' With Angular Distance Loss for Face Emotion Recognition", Front. Psychol. 2021'),
+    default_input_shapes={"fer2013": DEFAULT_INPUT_SHAPE, "rafdb": (100, 100, 3)},
+    loss='angular',
+    outputs=("features", "cosines", "probabilities"),
+)
 def build_mifad_net(
     input_shape=DEFAULT_INPUT_SHAPE,
     num_classes=7,

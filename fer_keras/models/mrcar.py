@@ -17,6 +17,7 @@ The three 512-d features are concatenated and fused by a fully connected layer; 
 import keras
 
 from fer_keras.layers import CoordinateAttention, CosineDense
+from fer_keras.models.registry import register_model
 
 DEFAULT_INPUT_SHAPE = (44, 44, 1)
 REGIONS = ("face", "eyes", "mouth")
@@ -69,6 +70,14 @@ def build_caresnet(input_shape=DEFAULT_INPUT_SHAPE, coordinate_attention=True, n
     return keras.Model(inputs, x, name=name)
 
 
+@register_model(
+    paper=('Lan et al., "Expression Recognition Based on Multi-Regional Coordinate'
+           ' Attention Residuals", IEEE Access 2023'),
+    default_input_shapes={"fer2013": DEFAULT_INPUT_SHAPE, "rafdb": (98, 98, 3)},
+    loss='arcface',
+    outputs=("cosines", "probabilities"),
+    inputs=("face", "eyes", "mouth"),
+)
 def build_mrcar(
     input_shape=DEFAULT_INPUT_SHAPE,
     num_classes=7,

@@ -16,13 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_keras.errors import FerKerasError
+
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "assets" / "pretrained"
 MANIFEST = PRETRAINED_DIR / "manifest.json"
 DEFAULT_PRETRAINED = "amdcnn_fer2013"
 _HEADER = "__header__"
 
 
-class PretrainedError(ValueError):
+class PretrainedError(FerKerasError, ValueError):
     """A missing, unknown or corrupted pretrained entry; the message names it."""
 
 

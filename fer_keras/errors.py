@@ -1,0 +1,66 @@
+"""The library's exceptions: what a caller (or the `fer-keras` command line) can fix.
+
+    FerKerasError                  the base: every expected failure of the library
+    ├── ArgumentError              a function argument's value is wrong; names the argument
+    │   └── ExportError            ... of an export (fer_keras.export)
+    ├── RecipeError                a recipe, or an override of one, is wrong (fer_keras.recipes)
+    ├── DatasetError               a dataset file, row or path is wrong (fer_keras.data.errors)
+    ├── PretrainedError            a bundled pretrained entry (fer_keras.models.pretrained)
+    └── NonFiniteLossError         the training loss became NaN or infinite (fer_keras.training)
+
+The messages speak Python: an `ArgumentError` names the argument of the function that was called
+(``out='model.tflite': the file exists; ...``), and a message that points to another argument writes
+it in backquotes, as Python's documentation does (`` `overwrite=True` ``). The command line
+(`fer_keras.cli`) is the one place that turns them into its flags and exit codes; any other
+exception is a bug and keeps its traceback. Every class but NonFiniteLossError is also a
+ValueError, so callers that caught ValueError still do.
+
+This module imports nothing heavy: `import fer_keras.errors` does not import TensorFlow or Keras.
+"""
+
+import os
+
+NO_VALUE = object()  # an ArgumentError about an argument as a whole (missing, or not allowed here)
+
+
+class FerKerasError(Exception):
+    """An expected failure of fer_keras: wrong arguments, files, recipes or data; the message says
+    what and where."""
+
+
+def _show(value):
+    return repr(os.fspath(value)) if isinstance(value, os.PathLike) else repr(value)
+
+
+class ArgumentError(FerKerasError, ValueError):
+    """A function argument's value is wrong.
+
+    argument: the Python argument's name ("run", "weights", "out", "batch_size", ...), or None when
+    the problem concerns several (the problem names them in backquotes); value: what was given
+    (NO_VALUE when the argument as a whole is missing or not allowed); problem: what is wrong.
+
+        >>> str(ArgumentError("run", "runs/x", "no config.yaml"))
+        "run='runs/x': no config.yaml"
+    """
+
+    def __init__(self, argument, value=NO_VALUE, problem=""):
+        self.argument, self.value, self.problem = argument, value, problem
+        super().__init__(self._message())
+
+    def _message(self):
+        if self.argument is None:
+            return self.problem
+        if self.value is NO_VALUE:
+            return f"{self.argument}: {self.problem}"
+        return f"{self.argument}={_show(self.value)}: {self.problem}"
+
+    def __reduce__(self):
+        return type(self), (self.argument, self.value, self.problem)
+
+
+class RecipeError(FerKerasError, ValueError):
+    """A recipe (experiments/*.yaml), or an override of one, is not valid; the message names the
+    recipe and the key."""
+
+
+__all__ = ["NO_VALUE", "ArgumentError", "FerKerasError", "RecipeError"]
