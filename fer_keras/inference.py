@@ -8,10 +8,11 @@
     from fer_keras.inference import load_model_weights
     model = load_model_weights("amdcnn", "amdcnn.weights.h5")   # built from experiments/amdcnn_fer2013.yaml
 
-Faces from photos (`face_inputs`): each detected face is aligned with its five MTCNN landmarks
-(`fer_keras.data.faces.align_face`) to a square of the side the model's training images had
-(`face_side`: FER2013's 48, RAF-DB's 100, the recipe's resize, else the model's input size), in the
-model's channels, and then goes through the recipe's evaluation pipeline (centre crop or ten-crop
+Faces from photos (`face_inputs`): each detected face is placed by its five MTCNN landmarks
+(`fer_keras.data.faces.align_face`) where FER2013's faces sit in their crops, in a square of the
+side the model's training images had (`face_side`: FER2013's 48, RAF-DB's 100, the recipe's resize,
+else the model's input size), with scale and translation only, or also de-rotated when the
+training faces were (`face_rotation`: MrCAR, RAF-DB), in the model's channels, and then goes through the recipe's evaluation pipeline (centre crop or ten-crop
 to the input size, normalisation), exactly as the dataset images did. MrCAR gets its face, eyes and
 mouth crops (`fer_keras.data.faces.region_crops`) the same way.
 """
@@ -382,10 +383,24 @@ def _to_channels(image, channels):
     return np.repeat(image, 3, axis=-1)
 
 
-def face_inputs(image, landmarks, recipe, model):
+# Datasets whose face images come de-rotated (similarity-aligned on the eyes): photos are aligned the
+# same way for models trained on them; other datasets' crops keep the face's tilt.
+DEROTATED_DATASETS = frozenset({"rafdb"})
+
+
+def face_rotation(recipe, model):
+    """Whether photos' faces are de-rotated for this model: as its training faces were (MrCAR's
+    region crops and RAF-DB's aligned images are; FER2013's and the other datasets' crops are not,
+    so they get scale and translation only)."""
+    dataset = ((recipe or {}).get("data") or {}).get("dataset")
+    return bool(uses_regions(model) or dataset in DEROTATED_DATASETS)
+
+
+def face_inputs(image, landmarks, recipe, model, rotation=None):
     """The uint8 inputs of the faces with `landmarks` ((K, 5, 2), or a FaceLandmarks) in `image`
     ((H, W, C) uint8 RGB): an (K, side, side, C) array, or for MrCAR a dict of them ("face",
-    "eyes", "mouth"); side = `face_side`, C = the model's channels. Feed them to `classify`."""
+    "eyes", "mouth"); side = `face_side`, C = the model's channels. Feed them to `classify`.
+    rotation: de-rotate the faces (None: `face_rotation`, what the model was trained on)."""
     from fer_keras.data.faces import REGIONS, align_face, region_crops
 
     points = np.asarray(getattr(landmarks, "landmarks", landmarks), np.float64).reshape(-1, 5, 2)
@@ -395,7 +410,8 @@ def face_inputs(image, landmarks, recipe, model):
         crops = [region_crops(image, p, side) for p in points]
         return {region: np.stack([c[region] for c in crops]) if crops else np.zeros((0, side, side, channels), np.uint8)
                 for region in REGIONS}
-    faces = [align_face(image, p, side) for p in points]
+    rotation = face_rotation(recipe, model) if rotation is None else bool(rotation)
+    faces = [align_face(image, p, side, rotation=rotation) for p in points]
     return np.stack(faces) if faces else np.zeros((0, side, side, channels), np.uint8)
 
 

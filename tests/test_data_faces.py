@@ -232,6 +232,52 @@ def test_align_face_maps_the_landmarks_onto_the_template():
     np.testing.assert_allclose(blobs(aligned[..., 2]), TEMPLATE[3:] * 64, atol=0.25)
 
 
+
+def test_upright_alignment_is_the_least_squares_scale_and_shift_and_keeps_the_tilt():
+    source = similarity(TEMPLATE * 100, angle_deg=25, scale=0.8, shift=(30, 12))
+    matrix = alignment_matrix(source, 64, rotation=False)
+    assert matrix[0, 1] == 0 and matrix[1, 0] == 0 and matrix[0, 0] == matrix[1, 1]
+    # NumPy reference: minimise sum |s p + t - q|^2 over a scalar s and a shift t
+    p, q = source - source.mean(0), TEMPLATE * 64 - (TEMPLATE * 64).mean(0)
+    s = (p * q).sum() / (p * p).sum()
+    np.testing.assert_allclose(matrix[0, 0], s, rtol=1e-6)
+    np.testing.assert_allclose(matrix[:, 2], (TEMPLATE * 64).mean(0) - s * source.mean(0), atol=1e-5)
+    eyes = apply(matrix, source)[:2]
+    assert np.isclose(np.degrees(np.arctan2(*(eyes[1] - eyes[0])[::-1])), 25, atol=1e-6)  # still tilted
+    aligned = align_face(dots_image(source, (160, 160, 3)), source, 64, rotation=False)
+    np.testing.assert_allclose(blobs(aligned[..., 0]), eyes, atol=0.3)
+
+
+def test_a_large_face_is_area_averaged_before_warping_not_aliased():
+    """Shrinking 8x: fine stripes (period 2 pixels) must average to flat grey, not alias into
+    stripes, and a smooth ramp must land where the matrix maps it (geometry unchanged)."""
+    size, scale = 48, 1 / 8
+    angle = np.deg2rad(10)
+    matrix = scale * np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0]])
+    matrix[:, 2] = [4.0, -20.0]
+    y, x = np.mgrid[:480, :480]
+    stripes = np.where(x % 2 == 0, 255, 0).astype(np.uint8)[..., None]
+    flat = faces._warp(stripes, matrix, size, faces._border("replicate"))
+    assert abs(float(flat.mean()) - 127.5) < 3 and flat.std() < 3  # bilinear alone: std > 100 (checked below)
+    import cv2
+
+    aliased = cv2.warpAffine(stripes, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    assert aliased.std() > 50
+    ramp = (0.25 * x + 0.2 * y).astype(np.float64)  # 0 .. 216, linear: area averaging keeps it
+    warped = faces._warp(np.round(ramp).astype(np.uint8)[..., None], matrix, size, faces._border("replicate"))
+    inverse = cv2.invertAffineTransform(matrix)
+    oy, ox = np.mgrid[:size, :size]
+    sx, sy = (inverse[:, :2] @ np.stack([ox.ravel(), oy.ravel()]) + inverse[:, 2:]).reshape(2, size, size)
+    inside = (sx > 8) & (sx < 470) & (sy > 8) & (sy < 470)
+    assert inside.mean() > 0.5
+    np.testing.assert_allclose(warped[..., 0][inside], (0.25 * sx + 0.2 * sy)[inside], atol=1.5)
+    small = np.array([[0.9, 0, 1], [0, 0.9, 2]])  # a mild shrink is left to bilinear warping alone
+    image = np.random.default_rng(0).integers(0, 255, (60, 60, 1), dtype=np.uint8)
+    np.testing.assert_array_equal(
+        faces._warp(image, small, 40, cv2.BORDER_REPLICATE),
+        cv2.warpAffine(image, small, (40, 40), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[..., None],
+    )
+
 def test_region_crops_put_eyes_and_mouth_where_the_geometry_says():
     size = 44
     source = similarity(TEMPLATE * 120, angle_deg=-15, scale=1.0, shift=(20, 30))
