@@ -371,6 +371,18 @@ def _check_new_run_folder(run):
                             "(no config.yaml); choose another `out`")
 
 
+@contextlib.contextmanager
+def _recipe_section(section):
+    """A ValueError raised while a recipe section is turned into objects (a value the code checks:
+    a pipeline size, a loss or optimiser setting) is that section's fault: a RecipeError naming it."""
+    try:
+        yield
+    except FerKerasError:
+        raise
+    except ValueError as err:
+        raise RecipeError(f"{section}: {err}") from err
+
+
 def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", command=None, callbacks=(),
           time_limit_minutes=None):
     """Train `recipe` (a resolved recipe dict) on `data` (path; None: the bundled FER2013 sample)
@@ -398,10 +410,11 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
     keras.mixed_precision.set_global_policy(policy)
 
     train_record, val_record, test_record, protocol = load_splits(recipe, data)
-    config = PipelineConfig.from_dict({**recipe["pipeline"], "seed": seed})
-    regions = recipe["data"].get("regions", False)
-    inputs = {split: region_inputs(r, config.input_size, regions) for split, r in
-              (("train", train_record), ("validation", val_record), ("test", test_record)) if r is not None}
+    with _recipe_section("pipeline"):
+        config = PipelineConfig.from_dict({**recipe["pipeline"], "seed": seed})
+        regions = recipe["data"].get("regions", False)
+        inputs = {split: region_inputs(r, config.input_size, regions) for split, r in
+                  (("train", train_record), ("validation", val_record), ("test", test_record)) if r is not None}
 
     model_section = recipe["model"]
     strategy = distribution_strategy(settings.get("distribute", "auto"))
@@ -417,33 +430,26 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
             set_bn_momentum(model, settings["bn_momentum"])
         loss = dict(recipe["loss"])
         warmup_epochs = loss.pop("warmup_epochs", 0)
-        training = make_training_model(model, loss.pop("name"), num_classes=len(train_record.class_names), **loss)
+        with _recipe_section("loss"):
+            training = make_training_model(model, loss.pop("name"), num_classes=len(train_record.class_names), **loss)
         steps = steps_per_epoch(train_record, config)
+        with _recipe_section("optimizer"):
+            optimizer = _optimizer(recipe, steps)
         training.model.compile(
-            optimizer=_optimizer(recipe, steps),
+            optimizer=optimizer,
             loss=training.loss,
             loss_weights=training.loss_weights,
             metrics=training.metrics(),
             jit_compile=settings.get("jit_compile", "auto"),
         )
-    # The run exists from here on: only a recipe that built and compiled is written (a failed start
-    # leaves no config.yaml, so the same `out` can be used again).
-    if resume:  # experiments/publish.py writes these into command.txt after the first command
-        with open(run / "resumed.txt", "a") as handle:
-            handle.write((command or invoked_command()) + "\n")
-    else:
-        record = {"recipe": recipe, "data": None if data is None else str(data), "protocol": protocol,
-                  "command": command or invoked_command(), "keras_backend": keras.backend.backend()}
-        temporary = run / ".config.yaml.tmp"
-        temporary.write_text(yaml.safe_dump(record, sort_keys=False))
-        os.replace(temporary, run / "config.yaml")
     epochs, initial_epoch = settings["epochs"], _completed_epochs(run) if resume else 0
     if resume:
         _trim_log(run, initial_epoch)
     to_fit = _targets(training, config)
     val_config = replace(config, sample_weights=False, tta=None)
     if keras.backend.backend() == "tensorflow":  # tf.data
-        train_data = make_dataset(train_record, config, True, inputs.get("train"), epochs=epochs, initial_epoch=initial_epoch)
+        with _recipe_section("pipeline"):
+            train_data = make_dataset(train_record, config, True, inputs.get("train"), epochs=epochs, initial_epoch=initial_epoch)
         if strategy is not None:  # the index pipeline shards by data, not by file
             import tensorflow as tf
 
@@ -456,11 +462,23 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
     else:  # JAX / PyTorch: the same batches from NumPy + OpenCV (keras.utils.PyDataset)
         from fer_keras.data.pydataset import make_pydataset
 
-        train_data = make_pydataset(train_record, config, True, inputs.get("train"), epochs=epochs,
-                                    initial_epoch=initial_epoch, transform=to_fit)
+        with _recipe_section("pipeline"):
+            train_data = make_pydataset(train_record, config, True, inputs.get("train"), epochs=epochs,
+                                        initial_epoch=initial_epoch, transform=to_fit)
         val_data = make_pydataset(val_record, val_config, False, inputs.get("validation"), transform=to_fit)
         fit_options, data_callbacks = {}, [train_data.callback()]  # keeps the data epoch = fit's epoch
 
+    # The run exists from here on: only a recipe whose model compiled and whose pipeline was built
+    # is written (a failed start leaves no config.yaml, so the same `out` can be used again).
+    if resume:  # experiments/publish.py writes these into command.txt after the first command
+        with open(run / "resumed.txt", "a") as handle:
+            handle.write((command or invoked_command()) + "\n")
+    else:
+        record = {"recipe": recipe, "data": None if data is None else str(data), "protocol": protocol,
+                  "command": command or invoked_command(), "keras_backend": keras.backend.backend()}
+        temporary = run / ".config.yaml.tmp"
+        temporary.write_text(yaml.safe_dump(record, sort_keys=False))
+        os.replace(temporary, run / "config.yaml")
     extra_callbacks, callbacks = list(callbacks), [
         *data_callbacks,
         _stop_on_non_finite_loss(),

@@ -90,6 +90,21 @@ def test_a_train_that_fails_to_build_leaves_no_run_and_the_folder_can_be_used_ag
     one_line_error(err, "no config.yaml")
 
 
+
+@pytest.mark.parametrize("overrides, section", [
+    # larger than the sample's 48x48 faces, without a resize: found when the pipeline is built
+    (["model.input_shape=[60,60,1]", "pipeline.input_size=[60,60]"], "pipeline: input_size"),
+    (["loss.margin=-1"], "loss"),
+    (["optimizer.name=rmsprop_typo"], "optimizer"),
+])
+def test_a_recipe_value_checked_while_building_is_one_line_naming_its_section(tmp_path, capsys, overrides, section):
+    run = tmp_path / "run"
+    sets = [arg for value in overrides for arg in ("--set", value)]
+    code, err = run_cli(capsys, "train", "amdcnn", *sets, "--out", str(run), "--epochs", "1")
+    assert code == 2
+    one_line_error(err, section)
+    assert not (run / "config.yaml").exists()
+
 def test_ctrl_c_during_training_is_one_line_exit_130_with_the_resume_command(tmp_path, capsys, monkeypatch):
     import fer_keras.training
 
