@@ -104,7 +104,7 @@ def model_for(name):
 
 
 def batch_of(model, batch, rng):
-    from fer_keras.inference import model_inputs
+    from fer_keras.trained import model_inputs
 
     shapes = model_inputs(model)
     arrays = {key: rng.random((batch, *shape), dtype=np.float32) for key, shape in shapes.items()}
@@ -132,7 +132,7 @@ def classifier_throughput(model, batch, runs, min_seconds, warmup):
 def run_classifier(args):
     import keras
 
-    from fer_keras.inference import model_inputs
+    from fer_keras.trained import model_inputs
 
     rows = []
     for name in args.models:
@@ -258,7 +258,7 @@ class FerPackageSystem:
 
 def run_end_to_end(args, FER):
     from fer_keras.data import load_dataset
-    from fer_keras.inference import load_pretrained_trained
+    from fer_keras.trained import load_pretrained_trained
     from fer_keras.predict import FacePredictor
 
     record = load_dataset("fer2013", args.csv, split="PublicTest")

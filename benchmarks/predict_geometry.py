@@ -83,7 +83,8 @@ def run(args):
     from fer_keras.data import faces, load_dataset
     from fer_keras.data.faces import alignment_matrix, detect_faces
     from fer_keras.evaluation import write_json
-    from fer_keras.inference import classify, face_inputs, load_pretrained_trained
+    from fer_keras.inference import classify, face_inputs
+    from fer_keras.trained import load_pretrained_trained
 
     record = load_dataset("fer2013", args.csv, split="PublicTest")
     photos = make_photos(record, args.photos)

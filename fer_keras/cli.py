@@ -169,7 +169,7 @@ def cmd_train(args):
 
 def _trained(args):
     """The model the evaluate / predict / explain arguments name (ArgumentError otherwise)."""
-    from fer_keras.inference import load_trained
+    from fer_keras.trained import load_trained
 
     pretrained = args.pretrained
     if pretrained is None and getattr(args, "default_pretrained", False) and args.run is None \
@@ -241,7 +241,8 @@ def _summary_lines(metrics):
 def cmd_evaluate(args):
     import contextlib
 
-    from fer_keras.inference import default_data, evaluate_model
+    from fer_keras.evaluation import evaluate_model
+    from fer_keras.trained import default_data
 
     _check_evaluation_out(args.out)
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only

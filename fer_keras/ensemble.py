@@ -86,7 +86,8 @@ def evaluate_ensemble(config, data=None, split=None, batch_size=None, skip_missi
     directory holds no run (listed in the report) instead of failing.
     """
     from fer_keras.evaluation import classification_metrics
-    from fer_keras.inference import default_data, evaluate_model, load_trained
+    from fer_keras.evaluation import evaluate_model
+    from fer_keras.trained import default_data, load_trained
 
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
     members = list(config["members"])

@@ -1,13 +1,49 @@
-"""Metrics and figures of a classifier on a record: what metrics.json and the PNGs hold.
+"""Evaluate a classifier: its predictions through the recipe's evaluation pipeline, the metrics
+and figures of a run (what metrics.json and the PNGs hold), and `evaluate_model` on a dataset split.
+
+    from fer_keras.evaluation import evaluate_model
+    from fer_keras.trained import load_run
+    model, recipe = load_run("runs/amdcnn_fer2013")
+    result = evaluate_model(model, recipe, data="fer2013.csv.gz")   # the recipe's test split
+    result.metrics["accuracy"], result.probabilities.shape
 
 Metrics: accuracy, balanced accuracy, macro and weighted precision / recall / F1, per-class
 accuracy (recall), the mean per-class accuracy LBAN-IL reports as "Ave", and the confusion matrix
 (counts and row-normalised, rows = true class) as in the papers' figures.
+
+Errors of `load_eval_record` and `evaluate_model` are `fer_keras.errors.ArgumentError`s naming their
+argument (dataset, data, split, tta).
 """
 
 import json
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from fer_keras.data.errors import DatasetError
+from fer_keras.errors import ArgumentError
+
+TTA_CHOICES = ("none", "tencrop")
+
+
+def eval_config(recipe, batch_size=None):
+    """The recipe's PipelineConfig for evaluation (no augmentation, no weights, one view)."""
+    from fer_keras.data.pipeline import PipelineConfig
+
+    options = {**(recipe.get("pipeline") or {}), "augmentation": None, "sample_weights": False, "tta": None}
+    if batch_size:
+        options["batch_size"] = int(batch_size)
+    return PipelineConfig.from_dict(options)
+
+
+def resolve_tta(tta, recipe):
+    """None or "tencrop": `tta` ("none", "tencrop") or, when None, the recipe's pipeline.tta."""
+    if tta is None:
+        return (recipe.get("pipeline") or {}).get("tta")
+    if tta not in TTA_CHOICES:
+        raise ArgumentError("tta", tta, f"choose from {', '.join(TTA_CHOICES)}")
+    return None if tta == "none" else tta
 
 
 def predict_outputs(model, record, config, inputs=None, tta=None):
@@ -123,9 +159,103 @@ def plot_curves(log_csv, path, title):
 
 def write_json(data, path):
     """Write `data` as JSON to `path` atomically (a temporary file in the same folder, renamed)."""
-    from pathlib import Path
-
     path = Path(path)
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(json.dumps(data, indent=2) + "\n")
     temporary.replace(path)
+
+
+# ------------------------------------------------------------------------ a model on a dataset split
+
+
+def _data_path(name, data):
+    if data is None:
+        if name != "fer2013":
+            raise ArgumentError("data", problem=f"dataset {name!r} needs its file or folder (only FER2013 has a bundled sample)")
+        from fer_keras.data.sample import sample_path
+
+        return sample_path()
+    if not Path(data).exists():
+        raise ArgumentError("data", data, "no such file or folder")
+    return data
+
+
+def load_eval_record(recipe, dataset=None, data=None, split=None):
+    """(record, description) of the samples to evaluate on.
+
+    `split` names a split of the dataset ("all": every sample). Without one, the recipe's own
+    protocol decides (`fer_keras.training.load_splits`): its test split when the file has rows for
+    it (FER2013: PrivateTest), else its validation split (PublicTest; a stratified 20% of the
+    training split when there is none; the held-out fold of a k-fold recipe). A `dataset` other
+    than the recipe's is evaluated whole unless `split` is given.
+    """
+    from fer_keras.data import READERS, load_dataset
+    from fer_keras.training import load_splits
+
+    section = recipe["data"]
+    name = dataset or section["dataset"]
+    if name not in READERS:
+        raise ArgumentError("dataset", name, f"unknown dataset; available: {', '.join(sorted(READERS))}")
+    same = name == section["dataset"]
+    options = dict(section.get("options") or {}) if same else {}
+    path = _data_path(name, data)
+    if split is not None:
+        try:
+            record = load_dataset(name, path, split=None if split == "all" else split, **options)
+        except DatasetError as err:
+            raise ArgumentError("split", split, str(err)) from err
+        if not len(record):
+            raise ArgumentError("split", split, f"{path} has no {name} samples in split {split!r}")
+        return record, split
+    if not same:
+        try:
+            record = load_dataset(name, path, **options)
+        except DatasetError as err:
+            raise ArgumentError("data", path, str(err)) from err
+        return record, "all"
+    try:
+        _, validation, test, protocol = load_splits(recipe, path)
+    except DatasetError as err:
+        raise ArgumentError("data", path, str(err)) from err
+    if test is not None:
+        return test, f"{test.split} (test split)"
+    return validation, f"{validation.split} (validation split; {protocol})"
+
+
+@dataclass
+class Evaluation:
+    """What `evaluate_model` returns: the metrics dict, the (N, classes) probabilities, the record
+    and the split evaluated, the test-time augmentation used."""
+
+    metrics: dict
+    probabilities: np.ndarray
+    record: object
+    split: str
+    tta: str = None
+
+
+def evaluate_model(model, recipe, dataset=None, data=None, split=None, tta=None, batch_size=None):
+    """`classification_metrics` of `model` on the split chosen by `load_eval_record`, through the
+    recipe's evaluation pipeline (MrCAR: its region crops from cached MTCNN landmarks). `tta`:
+    "none", "tencrop" or None for the recipe's."""
+    from fer_keras.trained import input_shape, num_outputs, uses_regions
+    from fer_keras.training import region_inputs
+
+    tta = resolve_tta(tta, recipe)
+    record, description = load_eval_record(recipe, dataset, data, split)
+    k = num_outputs(model)
+    if len(record.class_names) != k:
+        raise ArgumentError("dataset", record.name, f"has {len(record.class_names)} classes ({', '.join(record.class_names)}) "
+                            f"but the model predicts {k}")
+    config = eval_config(recipe, batch_size)
+    if config.input_size is None:
+        from dataclasses import replace
+
+        config = replace(config, input_size=input_shape(model)[:2])
+    inputs = region_inputs(record, config.input_size, True) if uses_regions(model) else None
+    try:
+        probabilities = predict_probabilities(model, record, config, inputs, tta)
+    except ValueError as err:
+        raise ArgumentError("data", record.source, f"the images do not fit the model's pipeline ({err})") from err
+    metrics = classification_metrics(record.labels, probabilities, record.class_names)
+    return Evaluation(metrics, probabilities, record, description, tta)

@@ -1,7 +1,7 @@
 """`fer-keras explain`: where a model looks (Grad-CAM) and how its features cluster (t-SNE).
 
     from fer_keras.explain import explain
-    from fer_keras.inference import load_trained
+    from fer_keras.trained import load_trained
     explain(load_trained(run="runs/amdcnn_fer2013"), data="fer2013.csv.gz", out="figures")
     # figures/grad_cam.png (AMDCNN's Fig. 10 style), figures/tsne.png (LBAN-IL's Fig. 5 style)
 
@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.errors import ArgumentError, FerKerasError
-from fer_keras.inference import default_data, eval_config, input_shape, load_eval_record, uses_regions
+from fer_keras.evaluation import eval_config, load_eval_record
+from fer_keras.trained import default_data, input_shape, uses_regions
 
 
 def _require_tensorflow():
@@ -362,8 +363,8 @@ def tsne_embedding(features, seed=0):
 
 def explain(trained, dataset=None, data=None, split=None, out="explain", samples=16, tsne_samples=1000, layer=None,
             batch_size=32, seed=0):
-    """Write out/grad_cam.png and out/tsne.png for `trained` (a fer_keras.inference.Trained) on a
-    dataset split (chosen as `fer_keras.inference.load_eval_record` does); returns a summary dict."""
+    """Write out/grad_cam.png and out/tsne.png for `trained` (a fer_keras.trained.Trained) on a
+    dataset split (chosen as `fer_keras.evaluation.load_eval_record` does); returns a summary dict."""
     from fer_keras.training import region_inputs
 
     _require_tensorflow()

@@ -1,7 +1,7 @@
 """Export a trained fer_keras model for serving: a TensorFlow SavedModel, TFLite (float32, float16
 or int8) or ONNX, with one signature from the model's float input(s) to its probabilities.
 
-    from fer_keras.inference import load_trained
+    from fer_keras.trained import load_trained
     from fer_keras.export import export_model, load_exported
     trained = load_trained(pretrained="amdcnn_fer2013")
     path, details = export_model(trained, "tflite", "amdcnn_int8.tflite", quantize="int8",
@@ -62,7 +62,8 @@ import numpy as np
 
 from fer_keras import __version__
 from fer_keras.errors import ArgumentError
-from fer_keras.inference import eval_config, input_shape, model_inputs, uses_regions
+from fer_keras.evaluation import eval_config
+from fer_keras.trained import input_shape, model_inputs, uses_regions
 
 FORMATS = ("savedmodel", "tflite", "onnx")
 QUANTIZATIONS = ("float16", "int8")
@@ -458,7 +459,7 @@ def check_arguments(fmt, quantize=None, calibration=None):
 
 def export_model(trained, fmt, out, quantize=None, calibration=None, calibration_samples=None, opset=None,
                  float_layers=None, overwrite=False):
-    """Export `trained` (a `fer_keras.inference.Trained`) as `fmt` ("savedmodel", "tflite", "onnx")
+    """Export `trained` (a `fer_keras.trained.Trained`) as `fmt` ("savedmodel", "tflite", "onnx")
     to `out` (a directory for savedmodel, a file otherwise); returns (path, details).
 
     `out` is checked first (`check_out`): a SavedModel goes to a new or empty folder or replaces an

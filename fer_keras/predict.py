@@ -1,6 +1,6 @@
 """`fer-keras predict`: find every face in photos and videos and classify its expression.
 
-    from fer_keras.inference import load_trained
+    from fer_keras.trained import load_trained
     from fer_keras.predict import FacePredictor, predict_paths
     predictor = FacePredictor(load_trained(run="runs/amdcnn_fer2013"))
     entries = predict_paths(predictor, ["photo.jpg", "holiday/", "clip.mp4"], out="annotated")
@@ -75,7 +75,7 @@ def read_image(path):
 
 class FacePredictor:
     """Detect, align and classify the faces of RGB images with a loaded model (a
-    `fer_keras.inference.Trained`). `tta`: "none", "tencrop" or None (the recipe's)."""
+    `fer_keras.trained.Trained`). `tta`: "none", "tencrop" or None (the recipe's)."""
 
     def __init__(self, trained, batch_size=32, tta=None, detector_options=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:

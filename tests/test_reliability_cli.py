@@ -138,9 +138,9 @@ def test_ctrl_c_and_os_errors_in_any_command_are_one_line(capsys, monkeypatch):
 
 
 def test_evaluate_out_that_is_a_file_or_a_run_folder_is_refused_before_evaluating(tmp_path, capsys, monkeypatch):
-    import fer_keras.inference
+    import fer_keras.evaluation
 
-    monkeypatch.setattr(fer_keras.inference, "evaluate_model", lambda *a, **k: pytest.fail("evaluated first"))
+    monkeypatch.setattr(fer_keras.evaluation, "evaluate_model", lambda *a, **k: pytest.fail("evaluated first"))
     target = tmp_path / "report.txt"
     target.write_text("mine")
     run = tmp_path / "run"
