@@ -47,7 +47,7 @@ def _rounded_log(log):
 
 def run_variant(recipe_name, overrides, csv, epochs, run, extra=()):
     """Train one variant into `run`; its summary dict."""
-    recipe = load_recipe(recipe_name, "fer2013", [*overrides, f"training.epochs={epochs}", "training.jit_compile=false",
+    recipe = load_recipe(f"{recipe_name}_fer2013", None, [*overrides, f"training.epochs={epochs}", "training.jit_compile=false",
                                                   "training.mixed_precision=false", "training.early_stopping_patience=null",
                                                   *extra])
     start = time.perf_counter()
@@ -82,7 +82,7 @@ def main(recipe_name, variants, description, out_name, defaults=(4000, 1000, 4),
         raise SystemExit(f"--only {unknown[0]!r}: no such variant; variants: {', '.join(variants)}")
     import keras
 
-    batch_size = load_recipe(recipe_name, "fer2013")["pipeline"]["batch_size"]
+    batch_size = load_recipe(f"{recipe_name}_fer2013")["pipeline"]["batch_size"]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "fer2013_subset.csv"

@@ -17,7 +17,7 @@ from fer_keras.errors import RecipeError
 
 SECTIONS = ("model", "data", "pipeline", "loss", "optimizer", "schedule", "training")
 OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = (None, "epoch_step_decay")
+SCHEDULES = (None, "epoch_step_decay", "cosine")
 TRAINING_KEYS = ("epochs", "early_stopping_patience", "seed", "mixed_precision", "jit_compile", "distribute",
                  "time_limit_minutes", "collapse_warn_after", "bn_momentum")
 DATA_KEYS = ("dataset", "train", "validation", "test", "options", "regions", "folds")

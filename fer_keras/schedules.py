@@ -107,3 +107,31 @@ class CoupledL2SGD(keras.optimizers.SGD):
 
     def get_config(self):
         return {**super().get_config(), "l2": self.l2}
+
+
+def learning_rate(optimizer, schedule, steps_per_epoch, epochs):
+    """The optimizer's learning rate under the recipe's `schedule` section (None: constant).
+
+    epoch_step_decay: `EpochStepDecay` (start_epoch, every_epochs, factor).
+    cosine (beyond the papers): linear warm-up from 0 over `warmup_epochs`, then half a cosine from
+        the learning rate down to `alpha` times it at the last of the recipe's `epochs` (Keras'
+        CosineDecay, on the optimizer's step count, so a resumed run continues it).
+    """
+    base = optimizer["learning_rate"]
+    if not schedule:
+        return base
+    options = {key: value for key, value in schedule.items() if key != "name"}
+    if schedule.get("name", "epoch_step_decay") == "cosine":
+        unknown = sorted(set(options) - {"warmup_epochs", "alpha"})
+        if unknown:
+            raise ValueError(f"cosine schedule: unknown key(s) {unknown}; known: alpha, warmup_epochs")
+        warmup = int(round(float(options.get("warmup_epochs", 0)) * steps_per_epoch))
+        total = int(epochs) * int(steps_per_epoch)
+        if not 0 <= warmup < total:
+            raise ValueError(f"cosine schedule: warmup_epochs must be >= 0 and below the recipe's epochs ({epochs}), "
+                             f"got {options.get('warmup_epochs')!r}")
+        if warmup:
+            return keras.optimizers.schedules.CosineDecay(0.0, total - warmup, alpha=float(options.get("alpha", 0.0)),
+                                                          warmup_target=float(base), warmup_steps=warmup)
+        return keras.optimizers.schedules.CosineDecay(float(base), total, alpha=float(options.get("alpha", 0.0)))
+    return EpochStepDecay(base, steps_per_epoch, options["start_epoch"], options["every_epochs"], options["factor"])

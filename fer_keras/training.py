@@ -219,15 +219,11 @@ def region_inputs(record, size, enabled):
 def _optimizer(recipe, steps):
     import keras
 
-    from fer_keras.schedules import CoupledL2SGD, EpochStepDecay
+    from fer_keras.schedules import CoupledL2SGD, learning_rate
 
     options = dict(recipe["optimizer"])
     name = options.pop("name")
-    schedule = recipe["schedule"]
-    if schedule:
-        options["learning_rate"] = EpochStepDecay(
-            options["learning_rate"], steps, schedule["start_epoch"], schedule["every_epochs"], schedule["factor"]
-        )
+    options["learning_rate"] = learning_rate(recipe["optimizer"], recipe["schedule"], steps, recipe["training"]["epochs"])
     if name == "sgd" and "l2" in options:  # PyTorch's coupled weight decay (LBAN-IL)
         return CoupledL2SGD(**options)
     return {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}[name](**options)

@@ -126,3 +126,29 @@ def test_bad_hyper_parameters():
         ArcFaceLoss(scale=0)
     with pytest.raises(ValueError, match=r"margin must be in \[0, pi/2\)"):
         AMSoftmaxLoss(margin=2.0)
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.1, 0.3])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_label_smoothing_crossentropy_matches_reference(rng, epsilon, from_logits):
+    """-sum_k q_k log p_k with q = (1 - eps) onehot(y) + eps / K (Szegedy et al. 2016, section 7)."""
+    import keras
+
+    from fer_keras.losses import LabelSmoothingCrossentropy
+
+    logits = rng.normal(size=(16, 7)) * 3
+    labels = rng.integers(0, 7, 16)
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    q = (1 - epsilon) * np.eye(7)[labels] + epsilon / 7
+    expected = (-(q * np.log(p)).sum(-1)).mean()
+    loss = LabelSmoothingCrossentropy(epsilon, from_logits=from_logits)
+    got = loss(labels, (logits if from_logits else p).astype("float32"))
+    np.testing.assert_allclose(float(keras.ops.convert_to_numpy(got)), expected, rtol=1e-5)
+    again = LabelSmoothingCrossentropy.from_config(loss.get_config())
+    assert (again.label_smoothing, again.from_logits) == (epsilon, from_logits)
+    if epsilon == 0:  # plain sparse cross-entropy
+        plain = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)(labels, (logits if from_logits else p).astype("float32"))
+        np.testing.assert_allclose(float(keras.ops.convert_to_numpy(got)), float(keras.ops.convert_to_numpy(plain)), rtol=1e-5)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        LabelSmoothingCrossentropy(1.0)

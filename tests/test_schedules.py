@@ -79,3 +79,36 @@ def test_bn_momentum_reaches_every_nested_batch_norm_and_is_checked():
     with pytest.raises(ValueError, match=r"bn_momentum must be in \[0, 1\)"):
         set_bn_momentum(model, 1.0)
     assert load_recipe("lban", overrides=["training.bn_momentum=0.9"])["training"]["bn_momentum"] == 0.9
+
+
+@pytest.mark.parametrize("warmup_epochs, alpha", [(0, 0.0), (2, 0.0), (1.5, 0.05)])
+def test_cosine_schedule_warms_up_linearly_then_follows_half_a_cosine(warmup_epochs, alpha):
+    """lr(t) = base * t / W for t < W, then base * (alpha + (1 - alpha) * (1 + cos(pi (t - W) / (T - W))) / 2)."""
+    import keras
+
+    from fer_keras.schedules import learning_rate
+
+    steps, epochs, base = 10, 6, 0.04
+    schedule = learning_rate({"learning_rate": base}, {"name": "cosine", "warmup_epochs": warmup_epochs, "alpha": alpha},
+                             steps, epochs)
+    total, warm = steps * epochs, round(warmup_epochs * steps)
+    for t in (0, 1, warm // 2, warm, warm + 7, total // 2, total - 1, total):
+        if t < warm:
+            expected = base * t / warm
+        else:
+            expected = base * (alpha + (1 - alpha) * (1 + np.cos(np.pi * (t - warm) / (total - warm))) / 2)
+        got = float(keras.ops.convert_to_numpy(schedule(t)))
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-8)
+
+
+def test_schedule_sections_build_or_name_the_wrong_key():
+    from fer_keras.schedules import EpochStepDecay, learning_rate
+
+    assert learning_rate({"learning_rate": 0.1}, None, 10, 5) == 0.1
+    step = learning_rate({"learning_rate": 0.1}, {"name": "epoch_step_decay", "start_epoch": 2, "every_epochs": 1,
+                                                   "factor": 0.5}, 10, 5)
+    assert isinstance(step, EpochStepDecay)
+    with pytest.raises(ValueError, match="unknown key.*warmup"):
+        learning_rate({"learning_rate": 0.1}, {"name": "cosine", "warmup": 1}, 10, 5)
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        learning_rate({"learning_rate": 0.1}, {"name": "cosine", "warmup_epochs": 5}, 10, 5)

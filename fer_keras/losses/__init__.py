@@ -12,5 +12,6 @@ feature vector that take the labels as a second input (see fer_keras.losses.cent
 
 from fer_keras.losses.center import CenterLoss, IslandLoss, IsletsLoss
 from fer_keras.losses.margin import AMSoftmaxLoss, ArcFaceLoss
+from fer_keras.losses.smoothing import LabelSmoothingCrossentropy
 
-__all__ = ["AMSoftmaxLoss", "ArcFaceLoss", "CenterLoss", "IslandLoss", "IsletsLoss"]
+__all__ = ["AMSoftmaxLoss", "ArcFaceLoss", "CenterLoss", "IslandLoss", "IsletsLoss", "LabelSmoothingCrossentropy"]

@@ -56,7 +56,7 @@ SAMPLE_WEIGHT_SCOPES = ("all", "final")
 
 
 def make_training_model(model, loss, num_classes=7, scale=30.0, margin=None, loss_weight=None, aux_weight=1.0,
-                        sample_weights_on="all", **center_options):
+                        sample_weights_on="all", label_smoothing=0.0, **center_options):
     """The training model and compile losses of `model` for the objective `loss`.
 
     Args:
@@ -71,6 +71,7 @@ def make_training_model(model, loss, num_classes=7, scale=30.0, margin=None, los
         sample_weights_on: "all" (every output's loss takes the balanced sample weights, as Keras
             does by default) or "final" (only the main head and the fused output; auxiliary heads
             are unweighted).
+        label_smoothing: softmax only: ε of `LabelSmoothingCrossentropy` (0: plain cross-entropy).
         **center_options: alpha, lambda1, lambda2 of the center-type losses.
     """
     if loss not in LOSS_NAMES:
@@ -81,8 +82,14 @@ def make_training_model(model, loss, num_classes=7, scale=30.0, margin=None, los
         raise ValueError(f"aux_weight must be >= 0, got {aux_weight!r}")
     if not isinstance(model.output, dict):
         raise ValueError(f"make_training_model needs a model with dict outputs, got {type(model.output).__name__}")
+    if label_smoothing and loss != "softmax":
+        raise ValueError(f"label_smoothing applies to the softmax loss only, not {loss!r}")
     if loss == "softmax":
         _require(model, "probabilities", loss)
+        if label_smoothing:
+            from fer_keras.losses import LabelSmoothingCrossentropy
+
+            return TrainingModel(model, {"probabilities": LabelSmoothingCrossentropy(label_smoothing)})
         return TrainingModel(model, {"probabilities": "sparse_categorical_crossentropy"})
     if loss in ("arcface", "angular"):
         _require(model, "cosines", loss)
