@@ -1,0 +1,69 @@
+"""The images that calibrate int8 quantisation, and the float inputs a model takes for a record's
+images (`pipeline_inputs`: the recipe's evaluation pipeline, as `fer_keras.inference.classify`
+feeds the Keras model)."""
+
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras.evaluation import eval_config
+from fer_keras.export.signature import DEFAULT_CALIBRATION_SAMPLES, ExportError, input_names
+from fer_keras.trained import input_shape, uses_regions
+
+
+def pipeline_inputs(trained, record):
+    """The float32 inputs the model takes for the uint8 images of `record`: the recipe's evaluation
+    pipeline (centre crop to the input size, channels, x / 255; one view). An (N, H, W, C) array,
+    or for MrCAR a dict of them (its face, eyes and mouth regions from cached MTCNN landmarks)."""
+    from dataclasses import replace
+
+    from fer_keras.data.pipeline import make_dataset
+    from fer_keras.training import region_inputs
+
+    config = eval_config(trained.recipe, batch_size=64)
+    if config.input_size is None:
+        config = replace(config, input_size=input_shape(trained.model)[:2])
+    inputs = region_inputs(record, config.input_size, uses_regions(trained.model))
+    batches = list(make_dataset(record, config, training=False, inputs=inputs).map(lambda x, y: x).as_numpy_iterator())
+    if isinstance(batches[0], dict):
+        return {name: np.concatenate([b[name] for b in batches]).astype(np.float32) for name in batches[0]}
+    return np.concatenate(batches).astype(np.float32)
+
+
+def calibration_inputs(trained, data=None, samples=DEFAULT_CALIBRATION_SAMPLES, seed=0):
+    """(inputs, description) for int8 calibration: `samples` images drawn at random (seeded) from
+    the training split of the model's own dataset (`fer_keras.training.load_splits` on the recipe;
+    `data` the dataset's file or folder, default the run's data, else FER2013's bundled sample of
+    Training rows), through the recipe's evaluation pipeline (`pipeline_inputs`)."""
+    from fer_keras.training import load_splits
+
+    data = data if data is not None else trained.data
+    if data is not None and not Path(data).exists():
+        raise ExportError("data", data, "no such file or folder")
+    if samples < 1:
+        raise ExportError("samples", samples, "expected a positive integer")
+    try:
+        train = load_splits(trained.recipe, data)[0]
+    except ValueError as err:  # DatasetError is a ValueError too
+        raise ExportError("data", data, str(err)) from err
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(len(train), min(samples, len(train)), replace=False))
+    arrays = pipeline_inputs(trained, train.subset(chosen, split=train.split))
+    source = str(data) if data is not None else "the bundled FER2013 sample (Training rows)"
+    return arrays, {"data": source, "split": str(train.split), "samples": int(len(chosen)), "seed": seed}
+
+
+def _as_named(model, inputs):
+    """{input name: float32 array} from an array (single-input model) or a dict."""
+    names = input_names(model)
+    if isinstance(inputs, dict):
+        missing = [n for n in names if n not in inputs]
+        if missing:
+            raise ExportError("calibration", problem=f"the inputs lack {missing}; the model takes {names}")
+        return {n: np.asarray(inputs[n], np.float32) for n in names}
+    if len(names) != 1:
+        raise ExportError("calibration", problem=f"the model takes {names}; give a dict of arrays")
+    return {names[0]: np.asarray(inputs, np.float32)}
+
+
+__all__ = ["calibration_inputs", "pipeline_inputs"]
