@@ -1,13 +1,24 @@
 """One contract test for every layer in fer_keras.layers, in the spirit of keras-hub's
 `TestCase.run_layer_test`: config round trip (every init argument public and in get_config),
 weight counts, symbolic and eager output shapes, one training step that moves the layer's
-weights, and mixed_float16 against float32 with the same weights."""
+weights, and mixed_float16 against float32 with the same weights. Beside it, the rest of the
+keras-hub layer contract (fer_keras/layers/_common.py): sublayers created in `build()`, not
+`__init__`; every `__init__` argument a public attribute and a get_config key; weight paths that
+do not depend on Keras's global name counters (named sublayers); a usage example in each
+docstring, which runs. The loss layers and Keras losses of fer_keras.losses follow the same
+argument contract.
+
+Adding a layer: add its case to CASES (and to VARIANTS if an option changes its sublayers)."""
+
+import inspect
+import textwrap
 
 import keras
 import numpy as np
 import pytest
 
 from fer_keras import layers as L
+from fer_keras import losses as LS
 
 pytestmark = pytest.mark.backend_neutral
 
@@ -27,6 +38,22 @@ CASES = {
                                  MAP, (3, 3, 12), 8, 3),
     "CosineDense": (L.CosineDense, {"units": 5}, (8,), (5,), 1, 0),
     "AdaptiveWeightedFusion": (L.AdaptiveWeightedFusion, {}, [(5,), (5,), (5,)], (5,), 1, 0),
+}
+# Options that change which sublayers a layer creates: (class, init kwargs, input shape without batch).
+VARIANTS = {
+    "LocalBinaryStandardLayer(binary=False)": (L.LocalBinaryStandardLayer, {"filters": 12, "binary": False, "strides": 2}, MAP),
+    "LocalBinaryStandardLayer(plain)": (L.LocalBinaryStandardLayer, {"filters": 8, "standard_conv": False, "batch_norm": False,
+                                                                      "seed": 2}, MAP),
+    "MultiScaleSpatialAttention(sum)": (L.MultiScaleSpatialAttention, {"fusion": "sum"}, MAP),
+    "MCBAM(conv)": (L.MCBAM, {"reduction_ratio": 2, "fusion": "conv"}, MAP),
+}
+# The loss objects of fer_keras.losses: (class, init kwargs).
+LOSS_CASES = {
+    "CenterLoss": (LS.CenterLoss, {"num_classes": 4, "loss_weight": 0.5, "alpha": 0.3, "centers_initializer": "zeros"}),
+    "IslandLoss": (LS.IslandLoss, {"num_classes": 4, "loss_weight": 0.5, "alpha": 0.3, "lambda1": 2.0}),
+    "IsletsLoss": (LS.IsletsLoss, {"num_classes": 4, "loss_weight": 0.5, "alpha": 0.3, "lambda1": 0.2, "lambda2": 0.8}),
+    "ArcFaceLoss": (LS.ArcFaceLoss, {"scale": 16.0, "margin": 0.3}),
+    "AMSoftmaxLoss": (LS.AMSoftmaxLoss, {"scale": 16.0, "margin": 0.2}),
 }
 
 
@@ -96,3 +123,72 @@ def test_layer_contract(name, rng):
     out = keras.ops.convert_to_numpy(mixed(x))
     assert str(out.dtype) == mixed.compute_dtype == "float16" or name in ("CosineDense", "AdaptiveWeightedFusion")
     np.testing.assert_allclose(out.astype("float32"), reference, atol=2e-2, rtol=2e-2)
+
+
+def _init_arguments(cls):
+    """The names of cls.__init__'s own arguments (not self, *args, **kwargs)."""
+    return [p.name for p in inspect.signature(cls.__init__).parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def _sublayers_set_on(obj):
+    """Attributes of `obj` holding a Layer (or a list / tuple / dict of them)."""
+    found = []
+    for key, value in vars(obj).items():
+        values = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, keras.layers.Layer) for v in values):
+            found.append(key)
+    return found
+
+
+ALL_LAYER_CASES = {**{name: case[:3] for name, case in CASES.items()}, **VARIANTS}
+
+
+@pytest.mark.parametrize("name", sorted(ALL_LAYER_CASES))
+def test_sublayers_are_created_in_build_with_fixed_names(name):
+    cls, kwargs, in_shape = ALL_LAYER_CASES[name]
+    layer = cls(name="probe", **kwargs)
+    assert _sublayers_set_on(layer) == [], f"{name} creates sublayers in __init__; create them in build()"
+    layer(_symbolic(in_shape))
+    paths = [w.path for w in layer.weights]
+    assert paths and all(p.startswith("probe/") for p in paths)
+    for _ in range(2):  # move Keras's global name counters on: the weight paths stay the same
+        keras.layers.Conv2D(1, 1)(keras.Input((2, 2, 1)))
+        keras.Sequential([keras.layers.Dense(1)])(keras.Input((1,)))
+    again = cls(name="probe", **kwargs)
+    again(_symbolic(in_shape))
+    assert [w.path for w in again.weights] == paths, f"{name}: unnamed sublayers (weight paths follow global counters)"
+
+
+@pytest.mark.parametrize("name", sorted(CASES) + sorted(LOSS_CASES))
+def test_every_init_argument_is_public_and_in_get_config(name):
+    cls, kwargs = (CASES[name][:2] if name in CASES else LOSS_CASES[name])
+    obj = cls(**kwargs)
+    config = obj.get_config()
+    for argument in _init_arguments(cls):
+        assert hasattr(obj, argument), f"{name}: argument {argument!r} is not a public attribute"
+        assert argument in config, f"{name}: argument {argument!r} is not in get_config()"
+    assert not [key for key in config if key.startswith("_")], f"{name}: private keys in get_config()"
+    assert cls.from_config(config).get_config() == config
+
+
+def _docstring_example(cls):
+    """The indented block after an "Example:" line of cls's docstring, dedented (None if none)."""
+    lines = (inspect.getdoc(cls) or "").splitlines()
+    if "Example:" not in [line.strip() for line in lines]:
+        return None
+    block = []
+    for line in lines[[line.strip() for line in lines].index("Example:") + 1:]:
+        if line.strip() and not line.startswith(" "):
+            break
+        block.append(line)
+    return textwrap.dedent("\n".join(block)).strip() or None
+
+
+@pytest.mark.parametrize("name", sorted(set(L.__all__) | set(LOSS_CASES)))
+def test_docstring_has_a_usage_example_that_runs(name):
+    cls = getattr(L, name, None) or getattr(LS, name)
+    example = _docstring_example(cls)
+    assert example, f"{name}'s docstring has no 'Example:' block"
+    namespace = {"keras": keras, "np": np, **{n: getattr(L, n) for n in L.__all__}, **{n: getattr(LS, n) for n in LOSS_CASES}}
+    exec(compile(example, f"<{name} docstring example>", "exec"), namespace)

@@ -1,6 +1,15 @@
-"""Small helpers shared by the layer modules (registration, input checks)."""
+"""Small helpers shared by the layer modules (registration, argument and input checks).
+
+The layer contract (keras-hub's): `__init__` stores every argument as a public attribute and
+validates it; `build()` creates the sublayers, each with an explicit `name` (weight paths then do
+not depend on Keras's global name counters) and builds them; `get_config` returns every `__init__`
+argument; the class docstring ends with a short usage example. tests/test_layer_contract.py checks
+each exported layer against it.
+"""
 
 import keras
+
+from fer_keras.errors import ArgumentError
 
 PACKAGE = "fer_keras"
 
@@ -8,6 +17,13 @@ PACKAGE = "fer_keras"
 def serializable(cls):
     """Register `cls` for `.keras` saving as "fer_keras>ClassName"."""
     return keras.saving.register_keras_serializable(package=PACKAGE)(cls)
+
+
+def check_argument(owner, argument, value, ok, requirement):
+    """Raise an ArgumentError naming `argument` of `owner` (a class name) unless `ok`:
+    ``reduction_ratio=0: ChannelAttention: reduction_ratio must be >= 1``."""
+    if not ok:
+        raise ArgumentError(argument, value, f"{owner}: {argument} must be {requirement}")
 
 
 def check_rank(layer, input_shape, rank):

@@ -7,7 +7,7 @@ AMDCNN (Shang et al., IEEE Access 2024) eq. 1-3 and Fig. 2-3; its MCBAM variant 
 import keras
 from keras import ops
 
-from fer_keras.layers._common import check_rank, serializable
+from fer_keras.layers._common import check_argument, check_rank, serializable
 
 
 @serializable
@@ -24,12 +24,16 @@ class ChannelAttention(keras.layers.Layer):
     Args:
         reduction_ratio: r, the MLP's bottleneck ratio; the hidden width is max(1, C // r).
         use_bias: whether the MLP's dense layers have biases (CBAM's reference code: yes).
+
+    Example:
+
+        x = keras.Input((48, 48, 64))
+        y = ChannelAttention(reduction_ratio=16)(x)   # (None, 48, 48, 64)
     """
 
     def __init__(self, reduction_ratio=16, use_bias=True, **kwargs):
         super().__init__(**kwargs)
-        if int(reduction_ratio) < 1:
-            raise ValueError(f"ChannelAttention: reduction_ratio must be >= 1, got {reduction_ratio!r}")
+        check_argument("ChannelAttention", "reduction_ratio", reduction_ratio, int(reduction_ratio) >= 1, ">= 1")
         self.reduction_ratio = int(reduction_ratio)
         self.use_bias = bool(use_bias)
 
@@ -71,13 +75,17 @@ class SpatialAttention(keras.layers.Layer):
 
     Args:
         kernel_size: k, 7 in CBAM.
+
+    Example:
+
+        x = keras.Input((48, 48, 64))
+        y = SpatialAttention(kernel_size=7)(x)   # (None, 48, 48, 64)
     """
 
     def __init__(self, kernel_size=7, **kwargs):
         super().__init__(**kwargs)
+        check_argument("SpatialAttention", "kernel_size", kernel_size, int(kernel_size) >= 1, ">= 1")
         self.kernel_size = int(kernel_size)
-        if self.kernel_size < 1:
-            raise ValueError(f"SpatialAttention: kernel_size must be >= 1, got {kernel_size!r}")
 
     def build(self, input_shape):
         check_rank(self, input_shape, 4)
@@ -102,10 +110,22 @@ class SpatialAttention(keras.layers.Layer):
 
 
 class ChannelThenSpatialAttention(keras.layers.Layer):
-    """Base of CBAM and MCBAM: `channel_attention`, then `spatial_attention` (set by subclasses)."""
+    """Base of CBAM and MCBAM: `channel_attention`, then `spatial_attention`, both created in
+    `build` by the subclass's `make_attentions()`."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.channel_attention = None
+        self.spatial_attention = None
+
+    def make_attentions(self):
+        """(channel attention, spatial attention): the two sublayers, named "channel_attention"
+        and "spatial_attention" (their weights' paths and order in `weights`)."""
+        raise NotImplementedError
 
     def build(self, input_shape):
         check_rank(self, input_shape, 4)
+        self.channel_attention, self.spatial_attention = self.make_attentions()
         self.channel_attention.build(input_shape)
         self.spatial_attention.build(input_shape)
 
@@ -125,14 +145,23 @@ class CBAM(ChannelThenSpatialAttention):
     Args:
         reduction_ratio: channel-attention MLP ratio r.
         kernel_size: spatial-attention kernel size (7 in CBAM).
+
+    Example:
+
+        x = keras.Input((48, 48, 64))
+        y = CBAM(reduction_ratio=16)(x)   # (None, 48, 48, 64)
     """
 
     def __init__(self, reduction_ratio=16, kernel_size=7, **kwargs):
         super().__init__(**kwargs)
+        check_argument("CBAM", "reduction_ratio", reduction_ratio, int(reduction_ratio) >= 1, ">= 1")
+        check_argument("CBAM", "kernel_size", kernel_size, int(kernel_size) >= 1, ">= 1")
         self.reduction_ratio = int(reduction_ratio)
         self.kernel_size = int(kernel_size)
-        self.channel_attention = ChannelAttention(self.reduction_ratio, dtype=self.dtype_policy, name="channel_attention")
-        self.spatial_attention = SpatialAttention(self.kernel_size, dtype=self.dtype_policy, name="spatial_attention")
+
+    def make_attentions(self):
+        return (ChannelAttention(self.reduction_ratio, dtype=self.dtype_policy, name="channel_attention"),
+                SpatialAttention(self.kernel_size, dtype=self.dtype_policy, name="spatial_attention"))
 
     def get_config(self):
         return {**super().get_config(), "reduction_ratio": self.reduction_ratio, "kernel_size": self.kernel_size}

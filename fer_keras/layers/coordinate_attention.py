@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from fer_keras.layers._common import check_rank, serializable
+from fer_keras.layers._common import check_argument, check_rank, serializable
 
 
 @serializable
@@ -19,17 +19,22 @@ class CoordinateAttention(keras.layers.Layer):
     Args:
         reduction_ratio: r; the middle width is max(min_channels, C // r) as in Hou et al.
         min_channels: lower bound of the middle width (8 in Hou et al.).
-        activation: delta; Hou et al. use hard-swish.
+        activation: delta, a name or a function (`keras.activations.get`); Hou et al. use
+            hard-swish. Kept as the function, as Keras layers do, and serialised by name.
+
+    Example:
+
+        x = keras.Input((44, 44, 128))
+        y = CoordinateAttention(reduction_ratio=32)(x)   # (None, 44, 44, 128)
     """
 
     def __init__(self, reduction_ratio=32, min_channels=8, activation="hard_swish", **kwargs):
         super().__init__(**kwargs)
-        if int(reduction_ratio) < 1:
-            raise ValueError(f"CoordinateAttention: reduction_ratio must be >= 1, got {reduction_ratio!r}")
+        check_argument("CoordinateAttention", "reduction_ratio", reduction_ratio, int(reduction_ratio) >= 1, ">= 1")
+        check_argument("CoordinateAttention", "min_channels", min_channels, int(min_channels) >= 1, ">= 1")
         self.reduction_ratio = int(reduction_ratio)
         self.min_channels = int(min_channels)
         self.activation = keras.activations.get(activation)
-        self._activation_name = activation if isinstance(activation, str) else keras.activations.serialize(activation)
 
     def build(self, input_shape):
         check_rank(self, input_shape, 4)
@@ -63,5 +68,5 @@ class CoordinateAttention(keras.layers.Layer):
             **super().get_config(),
             "reduction_ratio": self.reduction_ratio,
             "min_channels": self.min_channels,
-            "activation": self._activation_name,
+            "activation": keras.activations.serialize(self.activation),
         }

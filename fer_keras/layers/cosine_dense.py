@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from fer_keras.layers._common import check_rank, float32_compute, serializable
+from fer_keras.layers._common import check_argument, check_rank, float32_compute, serializable
 
 
 def l2_normalize(x, axis, epsilon=1e-12):
@@ -23,12 +23,16 @@ class CosineDense(keras.layers.Layer):
     Args:
         units: number of classes.
         kernel_initializer: initialiser of the class weight vectors W_j (columns of the kernel).
+
+    Example:
+
+        features = keras.Input((128,))
+        cosines = CosineDense(7)(features)   # (None, 7), in [-1, 1]; train with ArcFaceLoss()
     """
 
     def __init__(self, units, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        if int(units) < 1:
-            raise ValueError(f"CosineDense: units must be >= 1, got {units!r}")
+        check_argument("CosineDense", "units", units, int(units) >= 1, ">= 1")
         self.units = int(units)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 

@@ -13,7 +13,13 @@ class AdaptiveWeightedFusion(keras.layers.Layer):
     Takes a list of K same-shaped classifier outputs (the auxiliary classifiers' and the main
     classifier's probabilities) and returns their convex combination. The weights are
     alpha = softmax(w) of K free trainable logits w, initialised equal (alpha_k = 1/K), which keeps
-    them positive and summing to one while gradient descent adapts them.
+    them positive and summing to one while gradient descent adapts them. It takes no arguments
+    but Keras's own (name, dtype, ...); its one weight is created in `build`.
+
+    Example:
+
+        heads = [keras.Input((7,)) for _ in range(3)]   # each head's probabilities
+        fused = AdaptiveWeightedFusion()(heads)          # (None, 7)
     """
 
     def build(self, input_shape):

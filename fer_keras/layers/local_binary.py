@@ -8,7 +8,7 @@ import numpy as np
 import keras
 from keras import ops
 
-from fer_keras.layers._common import PACKAGE, check_rank, serializable
+from fer_keras.layers._common import PACKAGE, check_argument, check_rank, serializable
 
 
 def same_padding_output_shape(input_shape, strides, filters):
@@ -24,11 +24,14 @@ class LocalBinaryInitializer(keras.initializers.Initializer):
     Each entry is 0 with probability `sparsity`; otherwise +1 or -1 with equal probability (a
     Bernoulli draw). The draw uses NumPy with `seed`, so the same seed gives the same filters on
     every backend and machine.
+
+    Example:
+
+        kernel = LocalBinaryInitializer(sparsity=0.5, seed=0)((3, 3, 1, 8))   # entries -1, 0, +1
     """
 
     def __init__(self, sparsity=0.5, seed=0):
-        if not 0.0 <= float(sparsity) < 1.0:
-            raise ValueError(f"LocalBinaryInitializer: sparsity must be in [0, 1), got {sparsity!r}")
+        check_argument("LocalBinaryInitializer", "sparsity", sparsity, 0.0 <= float(sparsity) < 1.0, "in [0, 1)")
         self.sparsity = float(sparsity)
         self.seed = int(seed)
 
@@ -59,12 +62,16 @@ class LocalBinaryConv2D(keras.layers.Layer):
         strides: stride of the fixed convolution.
         sparsity: probability that a fixed-filter entry is 0.
         seed: seed of the fixed filters; drawn at random (and then kept in the config) if None.
+
+    Example:
+
+        x = keras.Input((40, 40, 64))
+        y = LocalBinaryConv2D(filters=128, weight_size=128, seed=0)(x)   # (None, 40, 40, 128)
     """
 
     def __init__(self, filters, weight_size=None, kernel_size=3, strides=1, sparsity=0.5, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if int(filters) < 1:
-            raise ValueError(f"LocalBinaryConv2D: filters must be >= 1, got {filters!r}")
+        check_argument("LocalBinaryConv2D", "filters", filters, int(filters) >= 1, ">= 1")
         self.filters = int(filters)
         self.weight_size = int(weight_size) if weight_size is not None else self.filters
         self.kernel_size = int(kernel_size)
@@ -124,6 +131,15 @@ class LocalBinaryStandardLayer(keras.layers.Layer):
         standard_conv: include the standard 3x3 convolution after the LBC.
         skip: include the skip connection.
         batch_norm: batch normalisation before the final ReLU.
+
+    Sublayers, created in `build` (their names are their weights' paths, and their order is the
+    order of `weights`): "lbc" (binary) or "sc_conv" and "sc_pointwise" (not binary),
+    "conv_3x3", "bn", "projection"; the optional ones are None when absent.
+
+    Example:
+
+        x = keras.Input((40, 40, 64))
+        y = LocalBinaryStandardLayer(filters=128, weight_size=128, strides=2, seed=0)(x)   # (None, 20, 20, 128)
     """
 
     def __init__(
@@ -140,6 +156,7 @@ class LocalBinaryStandardLayer(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        check_argument("LocalBinaryStandardLayer", "filters", filters, int(filters) >= 1, ">= 1")
         self.filters = int(filters)
         self.weight_size = int(weight_size) if weight_size is not None else self.filters
         self.strides = int(strides)
@@ -148,32 +165,34 @@ class LocalBinaryStandardLayer(keras.layers.Layer):
         self.standard_conv = bool(standard_conv)
         self.skip = bool(skip)
         self.batch_norm = bool(batch_norm)
-        dt = self.dtype_policy
-        if self.binary:
-            self.lbc = LocalBinaryConv2D(
-                self.filters, self.weight_size, strides=self.strides, sparsity=self.sparsity, seed=seed, dtype=dt, name="lbc"
-            )
-            self.seed = self.lbc.seed
+        if self.binary:  # the seed is drawn now, so that the config keeps it (as LocalBinaryConv2D's)
+            self.seed = int(seed) if seed is not None else int(np.random.default_rng().integers(0, 2**31 - 1))
+            LocalBinaryInitializer(self.sparsity, self.seed)  # validates sparsity
         else:
-            self.lbc = keras.Sequential(
-                [
-                    keras.layers.Conv2D(self.weight_size, 3, strides=self.strides, padding="same", activation="relu", dtype=dt),
-                    keras.layers.Conv2D(self.filters, 1, dtype=dt),
-                ],
-                name="sc",
-            )
             self.seed = seed
-        self.conv = keras.layers.Conv2D(self.filters, 3, padding="same", dtype=dt, name="conv_3x3") if self.standard_conv else None
-        self.bn = keras.layers.BatchNormalization(dtype=dt, name="bn") if self.batch_norm else None
-        self.projection = None
+        self.lbc = self.sc_conv = self.sc_pointwise = self.conv = self.bn = self.projection = None
 
     def build(self, input_shape):
         check_rank(self, input_shape, 4)
-        self.lbc.build(input_shape)
+        dt = self.dtype_policy
+        if self.binary:
+            self.lbc = LocalBinaryConv2D(
+                self.filters, self.weight_size, strides=self.strides, sparsity=self.sparsity, seed=self.seed, dtype=dt, name="lbc"
+            )
+            self.lbc.build(input_shape)
+        else:  # "SC": a trainable 3x3 convolution in place of the fixed filters, then the 1x1
+            self.sc_conv = keras.layers.Conv2D(
+                self.weight_size, 3, strides=self.strides, padding="same", activation="relu", dtype=dt, name="sc_conv"
+            )
+            self.sc_pointwise = keras.layers.Conv2D(self.filters, 1, dtype=dt, name="sc_pointwise")
+            self.sc_conv.build(input_shape)
+            self.sc_pointwise.build((None, None, None, self.weight_size))
         body_shape = (None, None, None, self.filters)
-        if self.conv is not None:
+        if self.standard_conv:
+            self.conv = keras.layers.Conv2D(self.filters, 3, padding="same", dtype=dt, name="conv_3x3")
             self.conv.build(body_shape)
-        if self.bn is not None:
+        if self.batch_norm:
+            self.bn = keras.layers.BatchNormalization(dtype=dt, name="bn")
             self.bn.build(body_shape)
         if self.skip and (input_shape[-1] != self.filters or self.strides != 1):
             self.projection = keras.layers.Conv2D(
@@ -182,7 +201,7 @@ class LocalBinaryStandardLayer(keras.layers.Layer):
             self.projection.build(input_shape)
 
     def call(self, inputs, training=None):
-        x = self.lbc(inputs)
+        x = self.lbc(inputs) if self.binary else self.sc_pointwise(self.sc_conv(inputs))
         if self.conv is not None:
             x = self.conv(x)
         if self.bn is not None:

@@ -3,10 +3,18 @@
 import keras
 from keras import ops
 
-from fer_keras.layers._common import check_rank, serializable
+from fer_keras.layers._common import check_argument, check_rank, serializable
 from fer_keras.layers.cbam import ChannelAttention, ChannelThenSpatialAttention
 
 FUSIONS = ("conv", "sum")
+
+
+def check_spatial_options(owner, kernel_sizes, fusion):
+    """The MSAM options as stored: (kernel_sizes as a tuple of ints, fusion); ArgumentErrors name them."""
+    kernel_sizes = tuple(int(k) for k in kernel_sizes)
+    check_argument(owner, "kernel_sizes", kernel_sizes, bool(kernel_sizes) and min(kernel_sizes) >= 1, "positive ints")
+    check_argument(owner, "fusion", fusion, fusion in FUSIONS, f"one of {FUSIONS}")
+    return kernel_sizes, fusion
 
 
 @serializable
@@ -23,16 +31,16 @@ class MultiScaleSpatialAttention(keras.layers.Layer):
     Args:
         kernel_sizes: the branch kernels, (5, 3, 1) in the paper.
         fusion: "conv" or "sum", how the concatenated maps become one.
+
+    Example:
+
+        x = keras.Input((48, 48, 64))
+        y = MultiScaleSpatialAttention(kernel_sizes=(5, 3, 1), fusion="conv")(x)   # (None, 48, 48, 64)
     """
 
     def __init__(self, kernel_sizes=(5, 3, 1), fusion="conv", **kwargs):
         super().__init__(**kwargs)
-        self.kernel_sizes = tuple(int(k) for k in kernel_sizes)
-        if not self.kernel_sizes or min(self.kernel_sizes) < 1:
-            raise ValueError(f"MultiScaleSpatialAttention: kernel_sizes must be positive ints, got {kernel_sizes!r}")
-        if fusion not in FUSIONS:
-            raise ValueError(f"MultiScaleSpatialAttention: fusion must be one of {FUSIONS}, got {fusion!r}")
-        self.fusion = fusion
+        self.kernel_sizes, self.fusion = check_spatial_options("MultiScaleSpatialAttention", kernel_sizes, fusion)
 
     def build(self, input_shape):
         check_rank(self, input_shape, 4)
@@ -78,17 +86,23 @@ class MCBAM(ChannelThenSpatialAttention):
         reduction_ratio: channel-attention MLP ratio r.
         kernel_sizes: MSAM branch kernels, (5, 3, 1) in the paper.
         fusion: MSAM map fusion, "conv" or "sum".
+
+    Example:
+
+        x = keras.Input((48, 48, 64))
+        y = MCBAM(reduction_ratio=16)(x)   # (None, 48, 48, 64)
     """
 
     def __init__(self, reduction_ratio=16, kernel_sizes=(5, 3, 1), fusion="conv", **kwargs):
         super().__init__(**kwargs)
+        check_argument("MCBAM", "reduction_ratio", reduction_ratio, int(reduction_ratio) >= 1, ">= 1")
         self.reduction_ratio = int(reduction_ratio)
-        self.kernel_sizes = tuple(int(k) for k in kernel_sizes)
-        self.fusion = fusion
-        self.channel_attention = ChannelAttention(self.reduction_ratio, dtype=self.dtype_policy, name="channel_attention")
-        self.spatial_attention = MultiScaleSpatialAttention(
-            self.kernel_sizes, fusion, dtype=self.dtype_policy, name="spatial_attention"
-        )
+        self.kernel_sizes, self.fusion = check_spatial_options("MCBAM", kernel_sizes, fusion)
+
+    def make_attentions(self):
+        return (ChannelAttention(self.reduction_ratio, dtype=self.dtype_policy, name="channel_attention"),
+                MultiScaleSpatialAttention(self.kernel_sizes, self.fusion, dtype=self.dtype_policy,
+                                           name="spatial_attention"))
 
     def get_config(self):
         return {

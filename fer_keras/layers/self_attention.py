@@ -26,6 +26,11 @@ class ChannelSelfAttention(keras.layers.Layer):
     C x C matrix (eq. 3-4, softmax along each row), and the output is F + alpha * (A_c F) (eq. 5),
     where output channel i mixes the input channels with weights A_c[i, :]. alpha is a learnable
     scalar initialised to 0.
+
+    Example:
+
+        x = keras.Input((12, 12, 128))
+        y = ChannelSelfAttention()(x)   # (None, 12, 12, 128)
     """
 
     def build(self, input_shape):
@@ -63,6 +68,11 @@ class SpatialSelfAttention(keras.layers.Layer):
     HW positions, A_s = softmax(F_p F_p^T) is HW x HW (eq. 7-8, softmax along each row), and the
     output is F + beta * (A_s F) (eq. 9): each position becomes a mix of all positions. beta is a
     learnable scalar initialised to 0. Memory grows as (HW)^2 per image.
+
+    Example:
+
+        x = keras.Input((12, 12, 128))
+        y = SpatialSelfAttention()(x)   # (None, 12, 12, 128)
     """
 
     def build(self, input_shape):

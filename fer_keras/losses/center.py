@@ -42,6 +42,11 @@ class CenterLoss(keras.layers.Layer):
         loss_weight: lambda in L_softmax + lambda L (LBAN-IL eq. 5).
         alpha: center learning rate.
         centers_initializer: initial centers (num_classes, feature_dim).
+
+    Example:
+
+        features, labels = keras.Input((128,)), keras.Input((), dtype="int32")
+        features = CenterLoss(num_classes=7)([features, labels])   # adds loss_weight * L_C to the model's losses
     """
 
     def __init__(self, num_classes, loss_weight=1.0, alpha=0.5, centers_initializer="random_normal", **kwargs):
@@ -120,6 +125,11 @@ class IslandLoss(CenterLoss):
     Args:
         lambda1: weight of the pairwise cosine term.
         (others as CenterLoss)
+
+    Example:
+
+        features, labels = keras.Input((128,)), keras.Input((), dtype="int32")
+        features = IslandLoss(num_classes=7, lambda1=10.0)([features, labels])
     """
 
     def __init__(self, num_classes, loss_weight=1.0, alpha=0.5, lambda1=10.0, **kwargs):
@@ -161,6 +171,11 @@ class IsletsLoss(IslandLoss):
     Args:
         lambda2: weight of the penalty term L_p.
         (others as IslandLoss)
+
+    Example:
+
+        features, labels = keras.Input((128,)), keras.Input((), dtype="int32")
+        features = IsletsLoss(num_classes=7)([features, labels])   # LBAN-IL's lambda, lambda1, lambda2
     """
 
     def __init__(self, num_classes, loss_weight=0.6, alpha=0.5, lambda1=0.2, lambda2=0.9, **kwargs):

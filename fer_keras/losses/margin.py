@@ -54,6 +54,11 @@ class ArcFaceLoss(keras.losses.Loss):
     Args:
         scale: s, the radius of the hypersphere (64 in ArcFace; 30 is common for 7 classes).
         margin: m in radians (0.5 in ArcFace).
+
+    Example:
+
+        loss = ArcFaceLoss(scale=30.0, margin=0.5)   # model.compile(loss={"cosines": loss}), head: CosineDense
+        value = loss(np.array([0, 2]), np.array([[0.9, 0.1, 0.0], [0.2, 0.1, 0.7]]))
     """
 
     def __init__(self, scale=30.0, margin=0.5, name="arcface_loss", **kwargs):
@@ -87,6 +92,11 @@ class AMSoftmaxLoss(keras.losses.Loss):
     Args:
         scale: s (30 in AM-Softmax).
         margin: m, subtracted from the target cosine (0.35 in AM-Softmax).
+
+    Example:
+
+        loss = AMSoftmaxLoss(scale=30.0, margin=0.35)   # model.compile(loss={"cosines": loss}), head: CosineDense
+        value = loss(np.array([0, 2]), np.array([[0.9, 0.1, 0.0], [0.2, 0.1, 0.7]]))
     """
 
     def __init__(self, scale=30.0, margin=0.35, name="am_softmax_loss", **kwargs):
