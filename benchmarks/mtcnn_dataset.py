@@ -3,7 +3,7 @@ detected, the .npz cache written) and cached (the cache read back), images per s
 several runs; plus MrCAR's region crops from the landmarks (what training does next).
 
 `fer_keras.data.faces.landmarks_for_record` with its defaults, exactly as `fer-keras train` calls it
-(fer_keras.training.region_inputs). Each cold run gets a new, empty cache folder ($FER_KERAS_CACHE
+(fer_keras.data.faces.regions.region_inputs). Each cold run gets a new, empty cache folder ($FER_KERAS_CACHE
 pointed at a temporary folder), so nothing from an earlier run or training is reused; the MTCNN
 networks are loaded before timing. The cache is keyed by the source CSV, as in training, when that
 key places it under $FER_KERAS_CACHE (the CSV's folder is read-only); when the CSV's folder is

@@ -19,6 +19,10 @@
 Errors: the library raises `fer_keras.errors` exceptions that name its Python arguments; `main`
 is the one place that turns them into a line naming the flag (`error_message`) and exit code 2
 (130 for Ctrl-C). Any other exception is a bug and keeps its traceback.
+
+Size: over 400 lines because the parser of every command and the one error boundary belong in one
+place; each command's body is a few lines that call the library (training, evaluation, predict,
+explain, export, ensemble), where the work is.
 """
 
 import argparse

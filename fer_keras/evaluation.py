@@ -37,6 +37,21 @@ def eval_config(recipe, batch_size=None):
     return PipelineConfig.from_dict(options)
 
 
+def evaluation_inputs(model, recipe, record, batch_size=None):
+    """(config, regions) to run `model` on `record` as the recipe evaluates: `eval_config`, its
+    input size falling back to the model's when the recipe names none, and for MrCAR its region
+    crops (`fer_keras.data.faces.regions.region_inputs`; None for other models)."""
+    from dataclasses import replace
+
+    from fer_keras.data.faces.regions import region_inputs
+    from fer_keras.trained import input_shape, uses_regions
+
+    config = eval_config(recipe, batch_size)
+    if config.input_size is None:
+        config = replace(config, input_size=input_shape(model)[:2])
+    return config, region_inputs(record, uses_regions(model))
+
+
 def resolve_tta(tta, recipe):
     """None or "tencrop": `tta` ("none", "tencrop") or, when None, the recipe's pipeline.tta."""
     if tta is None:
@@ -169,28 +184,24 @@ def write_json(data, path):
 
 
 def _data_path(name, data):
-    if data is None:
-        if name != "fer2013":
-            raise ArgumentError("data", problem=f"dataset {name!r} needs its file or folder (only FER2013 has a bundled sample)")
-        from fer_keras.data.sample import sample_path
+    from fer_keras.data.splits import data_path
 
-        return sample_path()
-    if not Path(data).exists():
+    if data is not None and not Path(data).exists():
         raise ArgumentError("data", data, "no such file or folder")
-    return data
+    return data_path(name, data)
 
 
 def load_eval_record(recipe, dataset=None, data=None, split=None):
     """(record, description) of the samples to evaluate on.
 
     `split` names a split of the dataset ("all": every sample). Without one, the recipe's own
-    protocol decides (`fer_keras.training.load_splits`): its test split when the file has rows for
+    protocol decides (`fer_keras.data.splits.load_splits`): its test split when the file has rows for
     it (FER2013: PrivateTest), else its validation split (PublicTest; a stratified 20% of the
     training split when there is none; the held-out fold of a k-fold recipe). A `dataset` other
     than the recipe's is evaluated whole unless `split` is given.
     """
     from fer_keras.data import READERS, load_dataset
-    from fer_keras.training import load_splits
+    from fer_keras.data.splits import load_splits
 
     section = recipe["data"]
     name = dataset or section["dataset"]
@@ -238,8 +249,7 @@ def evaluate_model(model, recipe, dataset=None, data=None, split=None, tta=None,
     """`classification_metrics` of `model` on the split chosen by `load_eval_record`, through the
     recipe's evaluation pipeline (MrCAR: its region crops from cached MTCNN landmarks). `tta`:
     "none", "tencrop" or None for the recipe's."""
-    from fer_keras.trained import input_shape, num_outputs, uses_regions
-    from fer_keras.training import region_inputs
+    from fer_keras.trained import num_outputs
 
     tta = resolve_tta(tta, recipe)
     record, description = load_eval_record(recipe, dataset, data, split)
@@ -247,12 +257,7 @@ def evaluate_model(model, recipe, dataset=None, data=None, split=None, tta=None,
     if len(record.class_names) != k:
         raise ArgumentError("dataset", record.name, f"has {len(record.class_names)} classes ({', '.join(record.class_names)}) "
                             f"but the model predicts {k}")
-    config = eval_config(recipe, batch_size)
-    if config.input_size is None:
-        from dataclasses import replace
-
-        config = replace(config, input_size=input_shape(model)[:2])
-    inputs = region_inputs(record, config.input_size, True) if uses_regions(model) else None
+    config, inputs = evaluation_inputs(model, recipe, record, batch_size)
     try:
         probabilities = predict_probabilities(model, record, config, inputs, tta)
     except ValueError as err:

@@ -21,6 +21,9 @@ t-SNE (sklearn.manifold.TSNE) of the penultimate features, coloured by true clas
 "features" output where it has one (LBAN-IL, MIFAD-Net), else the input of its deepest Dense /
 CosineDense classifier layer (MrCAR: the 512-d fused embedding; AMDCNN: the main classifier's
 pooled class maps).
+
+Size: just over 400 lines; Grad-CAM and t-SNE share the layer search, the split and the figure
+writing of one command, and read best together.
 """
 
 import math
@@ -29,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.errors import ArgumentError, FerKerasError
-from fer_keras.evaluation import eval_config, load_eval_record
-from fer_keras.trained import default_data, input_shape, uses_regions
+from fer_keras.evaluation import evaluation_inputs, load_eval_record
+from fer_keras.trained import default_data
 
 
 def _require_tensorflow():
@@ -365,8 +368,6 @@ def explain(trained, dataset=None, data=None, split=None, out="explain", samples
             batch_size=32, seed=0):
     """Write out/grad_cam.png and out/tsne.png for `trained` (a fer_keras.trained.Trained) on a
     dataset split (chosen as `fer_keras.evaluation.load_eval_record` does); returns a summary dict."""
-    from fer_keras.training import region_inputs
-
     _require_tensorflow()
     for argument, value, low in (("samples", samples, 1), ("tsne_samples", tsne_samples, 0), ("batch_size", batch_size, 1)):
         if value is None and argument == "batch_size":
@@ -380,13 +381,8 @@ def explain(trained, dataset=None, data=None, split=None, out="explain", samples
     if len(names) != int(model.output["probabilities"].shape[-1]):
         raise ArgumentError("dataset", record.name, f"has {len(names)} classes but the model predicts "
                             f"{int(model.output['probabilities'].shape[-1])}")
-    config = eval_config(recipe, batch_size)
+    config, regions = evaluation_inputs(model, recipe, record, batch_size)
     batch_size = config.batch_size
-    if config.input_size is None:
-        from dataclasses import replace
-
-        config = replace(config, input_size=input_shape(model)[:2])
-    regions = region_inputs(record, config.input_size, True) if uses_regions(model) else None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
 

@@ -10,6 +10,12 @@ BackupAndRestore: weights + optimiser state + epoch, for `resume=True`), best.ke
 
 Protocol: model selection and early stopping use the validation split only; the test split (when
 the file has it) is evaluated once, after training, with the selected weights.
+
+Size: about 500 lines because one run's whole life is here: the callbacks Keras lacks (non-finite
+loss, time limit, early stopping and best weights that survive a resume), the run folder (config,
+resume, log trimming) and `train`. The data it trains on comes from fer_keras.data.splits
+(`load_splits`) and fer_keras.data.faces.regions (`region_inputs`); both names stay importable
+from here.
 """
 
 import contextlib
@@ -23,12 +29,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import yaml
 
-from fer_keras.data import load_dataset
 from fer_keras.data.pipeline import PipelineConfig, make_dataset, steps_per_epoch
-from fer_keras.data.splits import fold_records, kfold
+from fer_keras.data.faces.regions import region_inputs
+from fer_keras.data.splits import load_splits
 from fer_keras.errors import ArgumentError, FerKerasError, RecipeError
 
 MONITOR = "val_probabilities_accuracy"
@@ -165,55 +170,6 @@ def distribution_strategy(setting):
         devices = gpus or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([d.name for d in devices])
     return tf.distribute.MirroredStrategy() if len(gpus) > 1 else None
-
-
-def load_splits(recipe, data):
-    """(train, validation, test or None, protocol description) records for the recipe's data section.
-
-    Splits are read by name (data.train / data.validation / data.test); with data.folds the
-    dataset is split by `kfold` instead. A validation split that is null or has no rows (the
-    bundled sample holds Training rows only) becomes a stratified, seeded 20% of the training split.
-    """
-    section = recipe["data"]
-    name, options = section["dataset"], dict(section.get("options") or {})
-    if data is None:
-        if name != "fer2013":
-            raise ArgumentError("data", problem=f"dataset {name!r} needs its file or folder (only FER2013 has a bundled sample)")
-        from fer_keras.data.sample import sample_path
-
-        data = sample_path()
-    folds = section.get("folds")
-    if folds:
-        record = load_dataset(name, data, **options)
-        fold = kfold(record, k=folds.get("k", 10), protocol=folds.get("protocol", "random"), seed=folds.get("seed", 0))
-        index = folds.get("fold", 0)
-        train, validation = fold_records(record, fold[index])
-        return train, validation, None, f"{fold[index].protocol}, fold {index}: validate on the held-out fold"
-    train = load_dataset(name, data, split=section["train"], **options)
-    if not len(train):
-        raise ArgumentError("data", data, f"the training split {section['train']!r} has no samples")
-    validation = load_dataset(name, data, split=section["validation"], **options) if section.get("validation") else None
-    if validation is not None and len(validation):
-        protocol = f"train on {section['train']}, select on {section['validation']}"
-    else:
-        from sklearn.model_selection import train_test_split
-
-        keep, held = train_test_split(np.arange(len(train)), test_size=0.2, stratify=train.labels, random_state=0)
-        train, validation = train.subset(keep, split=f"{section['train']} 80%"), train.subset(held, split=f"{section['train']} 20%")
-        protocol = f"no {section.get('validation')!r} rows: select on a stratified 20% of {section['train']}"
-    test = load_dataset(name, data, split=section["test"], **options) if section.get("test") else None
-    return train, validation, test if test is not None and len(test) else None, protocol
-
-
-def region_inputs(record, size, enabled):
-    """MrCAR's {"face", "eyes", "mouth"} arrays from cached MTCNN landmarks, or None."""
-    if not enabled:
-        return None
-    from fer_keras.data.faces import landmarks_for_record, region_crops_for_record
-
-    landmarks = landmarks_for_record(record)
-    print(f"{record.name} {record.split}: MTCNN landmarks {landmarks.report}", file=sys.stderr)
-    return region_crops_for_record(record, landmarks, max(record.images.shape[1:3]))
 
 
 def _optimizer(recipe, steps):
@@ -409,7 +365,7 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
     with _recipe_section("pipeline"):
         config = PipelineConfig.from_dict({**recipe["pipeline"], "seed": seed})
         regions = recipe["data"].get("regions", False)
-        inputs = {split: region_inputs(r, config.input_size, regions) for split, r in
+        inputs = {split: region_inputs(r, regions) for split, r in
                   (("train", train_record), ("validation", val_record), ("test", test_record)) if r is not None}
 
     model_section = recipe["model"]

@@ -1,4 +1,5 @@
-"""k-fold cross-validation for the small lab datasets (CK+, JAFFE).
+"""The splits a recipe's data section names (`load_splits`: train, validation, test by name, or a
+k-fold), and k-fold cross-validation for the small lab datasets (CK+, JAFFE).
 
 Two protocols, and every result should say which it used (`Fold.protocol`):
 
@@ -13,6 +14,8 @@ Two protocols, and every result should say which it used (`Fold.protocol`):
 from dataclasses import dataclass
 
 import numpy as np
+
+from fer_keras.errors import ArgumentError
 
 PROTOCOLS = ("random", "subject")
 
@@ -60,3 +63,50 @@ def fold_records(record, fold):
         record.subset(fold.train, split=f"fold{fold.index}-train"),
         record.subset(fold.test, split=f"fold{fold.index}-test"),
     )
+
+
+def data_path(name, data):
+    """`data` (dataset `name`'s file or folder), or FER2013's bundled sample when it is None; an
+    ArgumentError naming `data` for another dataset without one."""
+    if data is None:
+        if name != "fer2013":
+            raise ArgumentError("data", problem=f"dataset {name!r} needs its file or folder (only FER2013 has a bundled sample)")
+        from fer_keras.data.sample import sample_path
+
+        return sample_path()
+    return data
+
+
+def load_splits(recipe, data):
+    """(train, validation, test or None, protocol description) records for the recipe's data section.
+
+    Splits are read by name (data.train / data.validation / data.test); with data.folds the
+    dataset is split by `kfold` instead. A validation split that is null or has no rows (the
+    bundled sample holds Training rows only) becomes a stratified, seeded 20% of the training split.
+    """
+    from fer_keras.data import load_dataset
+
+    section = recipe["data"]
+    name, options = section["dataset"], dict(section.get("options") or {})
+    data = data_path(name, data)
+    folds = section.get("folds")
+    if folds:
+        record = load_dataset(name, data, **options)
+        fold = kfold(record, k=folds.get("k", 10), protocol=folds.get("protocol", "random"), seed=folds.get("seed", 0))
+        index = folds.get("fold", 0)
+        train, validation = fold_records(record, fold[index])
+        return train, validation, None, f"{fold[index].protocol}, fold {index}: validate on the held-out fold"
+    train = load_dataset(name, data, split=section["train"], **options)
+    if not len(train):
+        raise ArgumentError("data", data, f"the training split {section['train']!r} has no samples")
+    validation = load_dataset(name, data, split=section["validation"], **options) if section.get("validation") else None
+    if validation is not None and len(validation):
+        protocol = f"train on {section['train']}, select on {section['validation']}"
+    else:
+        from sklearn.model_selection import train_test_split
+
+        keep, held = train_test_split(np.arange(len(train)), test_size=0.2, stratify=train.labels, random_state=0)
+        train, validation = train.subset(keep, split=f"{section['train']} 80%"), train.subset(held, split=f"{section['train']} 20%")
+        protocol = f"no {section.get('validation')!r} rows: select on a stratified 20% of {section['train']}"
+    test = load_dataset(name, data, split=section["test"], **options) if section.get("test") else None
+    return train, validation, test if test is not None and len(test) else None, protocol

@@ -6,24 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.evaluation import eval_config
+from fer_keras.evaluation import evaluation_inputs
 from fer_keras.export.signature import DEFAULT_CALIBRATION_SAMPLES, ExportError, input_names
-from fer_keras.trained import input_shape, uses_regions
 
 
 def pipeline_inputs(trained, record):
     """The float32 inputs the model takes for the uint8 images of `record`: the recipe's evaluation
     pipeline (centre crop to the input size, channels, x / 255; one view). An (N, H, W, C) array,
     or for MrCAR a dict of them (its face, eyes and mouth regions from cached MTCNN landmarks)."""
-    from dataclasses import replace
-
     from fer_keras.data.pipeline import make_dataset
-    from fer_keras.training import region_inputs
 
-    config = eval_config(trained.recipe, batch_size=64)
-    if config.input_size is None:
-        config = replace(config, input_size=input_shape(trained.model)[:2])
-    inputs = region_inputs(record, config.input_size, uses_regions(trained.model))
+    config, inputs = evaluation_inputs(trained.model, trained.recipe, record, batch_size=64)
     batches = list(make_dataset(record, config, training=False, inputs=inputs).map(lambda x, y: x).as_numpy_iterator())
     if isinstance(batches[0], dict):
         return {name: np.concatenate([b[name] for b in batches]).astype(np.float32) for name in batches[0]}
@@ -32,10 +25,10 @@ def pipeline_inputs(trained, record):
 
 def calibration_inputs(trained, data=None, samples=DEFAULT_CALIBRATION_SAMPLES, seed=0):
     """(inputs, description) for int8 calibration: `samples` images drawn at random (seeded) from
-    the training split of the model's own dataset (`fer_keras.training.load_splits` on the recipe;
+    the training split of the model's own dataset (`fer_keras.data.splits.load_splits` on the recipe;
     `data` the dataset's file or folder, default the run's data, else FER2013's bundled sample of
     Training rows), through the recipe's evaluation pipeline (`pipeline_inputs`)."""
-    from fer_keras.training import load_splits
+    from fer_keras.data.splits import load_splits
 
     data = data if data is not None else trained.data
     if data is not None and not Path(data).exists():

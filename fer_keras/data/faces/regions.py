@@ -2,6 +2,8 @@
 landmarks (`region_matrices` for the geometry, `region_crops` for one image,
 `region_crops_for_record` for a dataset)."""
 
+import sys
+
 import numpy as np
 
 from fer_keras.data.faces.align import _border, _warp, alignment_matrix
@@ -100,6 +102,19 @@ def region_crops_for_record(record, landmarks, size, template=None, geometry=Non
         for region in REGIONS:
             out[region][i] = _warp(image, matrices[region][i], size, mode)
     return out
+
+
+def region_inputs(record, enabled=True):
+    """MrCAR's {"face", "eyes", "mouth"} arrays for `record` (a DatasetRecord), at its images' own
+    size, from cached MTCNN landmarks (`landmarks_for_record`; its report goes to stderr); None
+    when not `enabled`."""
+    if not enabled:
+        return None
+    from fer_keras.data.faces.cache import landmarks_for_record
+
+    landmarks = landmarks_for_record(record)
+    print(f"{record.name} {record.split}: MTCNN landmarks {landmarks.report}", file=sys.stderr)
+    return region_crops_for_record(record, landmarks, max(record.images.shape[1:3]))
 
 
 __all__ = ["REGIONS", "REGION_GEOMETRY", "region_crops", "region_crops_for_record", "region_matrices"]
