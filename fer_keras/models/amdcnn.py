@@ -16,6 +16,7 @@ trained with cross-entropy so that its weights adapt. Readings: docs/architectur
 import keras
 
 from fer_keras.layers import CBAM, MCBAM, AdaptiveWeightedFusion, CosineDense
+from fer_keras.models.blocks import conv_bn_act
 from fer_keras.models.registry import register_model
 
 ATTENTIONS = ("none", "cbam", "mcbam")
@@ -24,8 +25,8 @@ DFEM_FILTERS = (32, 64, 128, 256)
 
 
 def conv_bn(x, filters, strides=1, padding="same", name=None):
-    x = keras.layers.Conv2D(filters, 3, strides=strides, padding=padding, use_bias=False, name=f"{name}_conv")(x)
-    return keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    """3x3 conv (no bias) and BN, named <name>_conv, <name>_bn."""
+    return conv_bn_act(x, filters, 3, name, strides=strides, padding=padding, activation=None)
 
 
 def attention_block(attention, reduction_ratio, name):
@@ -99,8 +100,8 @@ def build_amdcnn(
         raise ValueError(f"build_amdcnn: num_aux must be 0, 1, 2 or 3, got {num_aux!r}")
     inputs = keras.Input(input_shape, name="image")
     # SFEM: two valid 3x3 convolutions (Table 1: 48 -> 46 -> 44).
-    x = keras.layers.ReLU(name="conv1_relu")(conv_bn(inputs, 16, padding="valid", name="conv1"))
-    x = keras.layers.ReLU(name="conv2_relu")(conv_bn(x, 16, padding="valid", name="conv2"))
+    x = conv_bn_act(inputs, 16, 3, "conv1", padding="valid")
+    x = conv_bn_act(x, 16, 3, "conv2", padding="valid")
 
     outputs, probabilities = {}, []
     for index, filters in enumerate(DFEM_FILTERS, start=1):

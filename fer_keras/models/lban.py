@@ -19,6 +19,7 @@ budget: docs/architectures.md, "LBAN-IL".
 import keras
 
 from fer_keras.layers import LocalBinaryStandardLayer
+from fer_keras.models.blocks import conv_bn_act
 from fer_keras.models.registry import register_model
 
 DEFAULT_INPUT_SHAPE = (40, 40, 1)
@@ -57,8 +58,7 @@ class _UnitFactory:
                 name=name,
                 **self.options,
             )(x)
-        y = keras.layers.Conv2D(filters, 3, strides=strides, padding="same", name=f"{name}_conv")(x)
-        y = keras.layers.ReLU(name=f"{name}_relu")(keras.layers.BatchNormalization(name=f"{name}_bn")(y))
+        y = conv_bn_act(x, filters, 3, name, strides=strides, use_bias=True)
         if x.shape[-1] != filters or strides != 1:
             x = keras.layers.Conv2D(filters, 1, strides=strides, name=f"{name}_projection")(x)
         return keras.layers.Add(name=f"{name}_add")([y, x])
@@ -135,8 +135,7 @@ def build_lban(
         raise ValueError(f"build_lban: loss must be one of {LOSSES}, got {loss!r}")
     unit = _UnitFactory(variant, lbsl, sparsity, seed)
     inputs = keras.Input(input_shape, name="image")
-    x = keras.layers.Conv2D(64, 3, padding="same", name="stem_conv")(inputs)
-    x = keras.layers.ReLU(name="stem_relu")(keras.layers.BatchNormalization(name="stem_bn")(x))
+    x = conv_bn_act(inputs, 64, 3, "stem", use_bias=True)
     for index, (filters, samplings) in enumerate(BLOCKS, start=1):
         # The LBSL before each block halves the size ("reducing the expression size"); its weight
         # size equals its output channels (the paper: first LBSL 64 -> 128 with weight size 128).

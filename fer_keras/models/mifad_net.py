@@ -21,6 +21,7 @@ The paper gives no channel widths; readings: docs/architectures.md, "MIFAD-Net".
 import keras
 
 from fer_keras.layers import ChannelSelfAttention, CosineDense, SpatialSelfAttention
+from fer_keras.models.blocks import conv_bn_act
 from fer_keras.models.registry import register_model
 
 DEFAULT_INPUT_SHAPE = (48, 48, 1)
@@ -34,11 +35,8 @@ def column(x, kernel_size, base_width, name):
     """One column: six k x k conv layers, BN after the first five. Returns its last three maps."""
     taps = []
     for index, multiple in enumerate(WIDTH_MULTIPLES, start=1):
-        filters = multiple * base_width
-        x = keras.layers.Conv2D(filters, kernel_size, padding="same", use_bias=index == 6, name=f"{name}_conv{index}")(x)
-        if index < 6:
-            x = keras.layers.BatchNormalization(name=f"{name}_bn{index}")(x)
-        x = keras.layers.ReLU(name=f"{name}_relu{index}")(x)
+        x = conv_bn_act(x, multiple * base_width, kernel_size, name, use_bias=index == 6, batch_norm=index < 6,
+                        suffix=str(index))
         if index >= 4:
             taps.append(x)
         if index in (2, 4):
@@ -112,8 +110,7 @@ def build_mifad_net(
     fused = [interactive_fusion([c[d] for c in columns], fusion, name=f"fusion{d + 4}") for d in range(3)]
     fused[0] = keras.layers.MaxPooling2D(2, name="fusion4_pool")(fused[0])  # 24x24 -> 12x12
     multi_layer = keras.layers.Concatenate(name="multi_layer_concat")(fused)
-    multi_layer = keras.layers.Conv2D(fused_channels, 1, use_bias=False, name="multi_layer_conv")(multi_layer)
-    multi_layer = keras.layers.ReLU(name="multi_layer_relu")(keras.layers.BatchNormalization(name="multi_layer_bn")(multi_layer))
+    multi_layer = conv_bn_act(multi_layer, fused_channels, 1, "multi_layer", padding="valid")
 
     # Addition interaction of the columns, then channel and spatial self-attention.
     added = keras.layers.Add(name="column_add")([c[2] for c in columns])

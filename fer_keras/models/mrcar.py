@@ -17,18 +17,13 @@ The three 512-d features are concatenated and fused by a fully connected layer; 
 import keras
 
 from fer_keras.layers import CoordinateAttention, CosineDense
+from fer_keras.models.blocks import conv_bn_act
 from fer_keras.models.registry import register_model
 
 DEFAULT_INPUT_SHAPE = (44, 44, 1)
 REGIONS = ("face", "eyes", "mouth")
 STAGES = (128, 256, 512)
 LOSSES = ("arcface", "softmax")
-
-
-def conv_bn_relu(x, filters, kernel_size, name, strides=1, relu=True):
-    x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
-    return keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
 def coordinate_attention_residual_block(x, filters, downsample, coordinate_attention, name):
@@ -40,18 +35,18 @@ def coordinate_attention_residual_block(x, filters, downsample, coordinate_atten
     stride-2 1x1 convolution, on both the main path and the shortcut.
     """
     mid = filters // 4
-    y = conv_bn_relu(x, mid, 1, f"{name}_reduce")
+    y = conv_bn_act(x, mid, 1, f"{name}_reduce")
     if downsample:
         y = keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_reduce_pool")(y)
-    branch1 = conv_bn_relu(y, mid, 1, f"{name}_branch1x1")
-    branch3 = conv_bn_relu(y, mid, 3, f"{name}_branch3x3")
+    branch1 = conv_bn_act(y, mid, 1, f"{name}_branch1x1")
+    branch3 = conv_bn_act(y, mid, 3, f"{name}_branch3x3")
     y = keras.layers.Concatenate(name=f"{name}_concat")([branch1, branch3])
     if coordinate_attention:
         y = CoordinateAttention(name=f"{name}_ca")(y)
-    y = conv_bn_relu(y, filters, 1, f"{name}_expand", relu=False)
+    y = conv_bn_act(y, filters, 1, f"{name}_expand", activation=None)
     shortcut = x
     if downsample or x.shape[-1] != filters:
-        shortcut = conv_bn_relu(x, filters, 1, f"{name}_shortcut", relu=False)
+        shortcut = conv_bn_act(x, filters, 1, f"{name}_shortcut", activation=None)
         if downsample:
             shortcut = keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_shortcut_pool")(shortcut)
     return keras.layers.ReLU(name=f"{name}_out")(keras.layers.Add(name=f"{name}_add")([y, shortcut]))
@@ -60,7 +55,7 @@ def coordinate_attention_residual_block(x, filters, downsample, coordinate_atten
 def build_caresnet(input_shape=DEFAULT_INPUT_SHAPE, coordinate_attention=True, name="caresnet"):
     """The per-region coordinate attention residual network (Fig. 2, Table 1): image -> 512-d feature."""
     inputs = keras.Input(input_shape, name="image")
-    x = conv_bn_relu(inputs, 64, 3, "conv1")
+    x = conv_bn_act(inputs, 64, 3, "conv1")
     # Table 1 prints stride 1 for the 3x3 max pooling but halves the size (44 -> 22): stride 2.
     x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="maxpool")(x)
     for index, filters in enumerate(STAGES, start=1):
