@@ -103,6 +103,53 @@ def test_keras_round_trip_in_a_fresh_process(tmp_path, rng):
     assert len(own) == 2 and report["binary"] == own
 
 
+def test_fer_keras_load_model_needs_only_import_fer_keras(tmp_path, rng):
+    """A saved model of fer_keras layers and a fer_keras loss loads in a fresh process with
+    `import fer_keras; fer_keras.load_model(path)`, the import a user writes first."""
+    image = keras.Input((12, 10, 3), name="image")
+    x = keras.layers.Conv2D(8, 3, padding="same")(image)
+    x = L.MCBAM(4, fusion="sum")(x)
+    x = L.CoordinateAttention(4, min_channels=4)(x)
+    x = L.LocalBinaryStandardLayer(8, seed=1)(x)
+    x = L.LocalBinaryStandardLayer(12, weight_size=6, strides=2, binary=False)(x)
+    features = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(image, L.CosineDense(NUM_CLASSES, name="cosines")(features))
+    model.compile(keras.optimizers.SGD(0.05), loss=ArcFaceLoss(16.0, 0.3))
+    randomize_weights(model, rng, scale=0.3)
+    images = rng.normal(0, 1, (4, 12, 10, 3)).astype("float32")
+    expected = model.predict(images, verbose=0)
+    path = tmp_path / "small.keras"
+    model.save(path)
+    np.save(tmp_path / "images.npy", images)
+
+    script = textwrap.dedent(
+        f"""
+        import json, numpy as np
+        import fer_keras
+        model = fer_keras.load_model({str(path)!r})
+        np.save({str(tmp_path / "out.npy")!r}, model.predict(np.load({str(tmp_path / "images.npy")!r}), verbose=0))
+        print(json.dumps({{"loss": type(model.loss).__name__, "layers": [type(l).__name__ for l in model.layers]}}))
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["loss"] == "ArcFaceLoss"
+    assert {"MCBAM", "CoordinateAttention", "LocalBinaryStandardLayer", "CosineDense"} <= set(report["layers"])
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_fer_keras_load_model_names_a_missing_path(tmp_path):
+    import fer_keras
+    from fer_keras.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match=r"^path='.*missing.keras': no such file$"):
+        fer_keras.load_model(str(tmp_path / "missing.keras"))
+    with pytest.raises(ArgumentError, match=r"^path=.*: not a file$"):
+        fer_keras.load_model(tmp_path)
+
+
 def test_get_config_round_trip_rebuilds_each_layer():
     for layer in [
         L.ChannelAttention(8, use_bias=False),
