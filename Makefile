@@ -101,7 +101,7 @@ predict:
 	$(PYTHON) -m fer_keras predict $(IMAGE) $(if $(RUN),--run $(RUN))
 
 sample:
-	$(PYTHON) -m fer_keras.data.sample $(DATA)
+	$(PYTHON) experiments/make_sample.py $(DATA)
 
 publish:
 	$(PYTHON) experiments/publish.py $(RUN) --name $(NAME) $(if $(BUNDLE),--bundle)

@@ -55,12 +55,3 @@ def make_sample(source, out=SAMPLE, per_class=80, seed=0):
     frame.to_csv(out, index=False, compression={"method": "gzip", "mtime": 0})
     return out
 
-
-if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Write the bundled FER2013 sample.")
-    parser.add_argument("source", help="fer2013.csv or fer2013.csv.gz")
-    parser.add_argument("--per-class", type=int, default=80)
-    args = parser.parse_args()
-    print(make_sample(args.source, per_class=args.per_class))
