@@ -1,7 +1,7 @@
 """Issue 18: what each ingredient of experiments/amdcnn_plus_fer2013.yaml gives, leave-one-out at equal
 budget: the full recipe, and the recipe with one ingredient put back to the AMDCNN paper's choice.
 
-    python experiments/amdcnn_plus_probe.py [--train-rows 6000] [--val-rows 1500] [--epochs 6]
+    python experiments/amdcnn_plus_probe.py [--train-rows 5000] [--val-rows 1500] [--epochs 5]
 
 Writes experiments/results/amdcnn_plus_probe.json (see experiments/probe.py). The cosine schedule
 spans the probe's epochs. Probe numbers are early-training signals, not final accuracies: the
@@ -12,6 +12,7 @@ from probe import main
 
 VARIANTS = {
     "full recipe": [],
+    "Keras' BatchNorm momentum 0.99": ["training.bn_momentum=0.99"],
     "paper's optimiser (Adam 1e-4, constant)": ["optimizer={name: adam, learning_rate: 1.0e-4}", "schedule=null"],
     "paper's loss (AM-Softmax s 30, m 0.35, aux heads 0.3)": [
         "loss={name: am_softmax, scale: 30.0, margin: 0.35, aux_weight: 0.3, sample_weights_on: final}"],
@@ -25,4 +26,4 @@ VARIANTS = {
 
 if __name__ == "__main__":
     main("amdcnn_plus", VARIANTS, "AMDCNN beyond the paper: leave-one-out ablation of the issue 18 recipe.",
-         "amdcnn_plus_probe", defaults=(6000, 1500, 6))
+         "amdcnn_plus_probe", defaults=(5000, 1500, 5))
