@@ -10,16 +10,24 @@ goes into `record.subjects` for subject-independent folds. CK+ has no official s
 import re
 from pathlib import Path
 
-import numpy as np
-
 from fer_keras.data.errors import DatasetError
-from fer_keras.data.folder import IMAGE_SUFFIXES, canonical_label, read_images
+from fer_keras.data.files import columns, parse_each
+from fer_keras.data.folder import IMAGE_SUFFIXES, canonical_label, image_record
 from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
-from fer_keras.data.record import DatasetRecord
 
 FOLDERS = ("anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
 NAME = re.compile(r"(S\d+)_\d+_\d+")
 CONTEMPT = CLASS_NAMES_CONTEMPT.index("contempt")
+
+
+def _parse(item):
+    """(file, label, subject) of an (image file, its folder's label); DatasetError naming the file
+    if its name is not CK+'s."""
+    file, label = item
+    match = NAME.fullmatch(file.stem)
+    if match is None:
+        raise DatasetError(f"{file}: name is not CK+'s <subject>_<sequence>_<frame>, e.g. S010_004_00000017.png")
+    return file, label, match.group(1)
 
 
 def load_ckplus(path, split=None, contempt=False, channels=1, image_size=None, skip_bad=False):
@@ -43,31 +51,17 @@ def load_ckplus(path, split=None, contempt=False, channels=1, image_size=None, s
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
         raise DatasetError(f"{root}: no emotion folders found (expected {root}/anger/S010_004_00000017.png, ...)")
-    files, labels, subjects, skipped, dropped = [], [], [], 0, 0
+    items = []
     for folder in folders:
         label = canonical_label(folder.name)
         if label is None:
             raise DatasetError(f"{folder}: not a CK+ emotion folder (expected {', '.join(FOLDERS)})")
-        for file in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
-            match = NAME.fullmatch(file.stem)
-            if match is None:
-                if not skip_bad:
-                    raise DatasetError(f"{file}: name is not CK+'s <subject>_<sequence>_<frame>, e.g. S010_004_00000017.png")
-                skipped += 1
-            elif label == CONTEMPT and not contempt:
-                dropped += 1
-            else:
-                files.append(file)
-                labels.append(label)
-                subjects.append(match.group(1))
-    images, kept, unreadable = read_images(files, channels, image_size, skip_bad)
-    return DatasetRecord(
-        name="ckplus",
-        images=images,
-        labels=np.asarray(labels, np.int64)[kept],
-        class_names=CLASS_NAMES_CONTEMPT if contempt else CLASS_NAMES,
-        subjects=np.asarray(subjects, str)[kept],
-        source=str(root),
-        skipped=skipped + unreadable,
-        extra={"paths": [str(files[i]) for i in kept], "dropped": {} if contempt else {"contempt": dropped}},
+        items += [(file, label) for file in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)]
+    rows, skipped = parse_each(items, _parse, skip_bad)
+    kept = [row for row in rows if contempt or row[1] != CONTEMPT]
+    files, labels, subjects = columns(kept, 3)
+    return image_record(
+        "ckplus", files, labels, channels, image_size, skip_bad, skipped=skipped, subjects=subjects,
+        extra={"dropped": {} if contempt else {"contempt": len(rows) - len(kept)}},
+        class_names=CLASS_NAMES_CONTEMPT if contempt else CLASS_NAMES, source=str(root),
     )

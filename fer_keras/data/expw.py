@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.data.errors import DatasetError
+from fer_keras.data.files import parse_lines
 from fer_keras.data.folder import read_image
 from fer_keras.data.labels import CLASS_NAMES
 from fer_keras.data.record import DatasetRecord
@@ -69,26 +70,21 @@ def load_expw(path, split=None, image_size=(100, 100), channels=3, min_confidenc
     label_file = root / LABEL_FILE
     if not label_file.is_file():
         raise DatasetError(f"{label_file}: no such file (expected ExpW's {LABEL_FILE} under {root})")
-    faces, skipped, low_confidence, exists = [], 0, 0, {}
-    for number, line in enumerate(label_file.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            name, face, box, confidence, label = _parse(line)
-            if min_confidence is not None and confidence < min_confidence:
-                low_confidence += 1
-                continue
-            file = root / IMAGE_DIR / name
-            if name not in exists:
-                exists[name] = file.is_file()
-            if not exists[name]:
-                raise DatasetError(f"names image {name}, but {file} does not exist")
-        except DatasetError as err:
-            if not skip_bad:
-                raise DatasetError(f"{label_file}: line {number}: {err}") from None
-            skipped += 1
-            continue
-        faces.append(Face(number, file, face, box, confidence, label))
+    dropped, exists = {"low_confidence": 0}, {}
+
+    def parse(number, line):
+        name, face, box, confidence, label = _parse(line)
+        if min_confidence is not None and confidence < min_confidence:
+            dropped["low_confidence"] += 1
+            return None
+        file = root / IMAGE_DIR / name
+        if name not in exists:
+            exists[name] = file.is_file()
+        if not exists[name]:
+            raise DatasetError(f"names image {name}, but {file} does not exist")
+        return Face(number, file, face, box, confidence, label)
+
+    faces, skipped = parse_lines(label_file, parse, skip_bad)
 
     by_image = defaultdict(list)  # insertion-ordered: each source image read once
     for index, face in enumerate(faces):
@@ -132,6 +128,6 @@ def load_expw(path, split=None, image_size=(100, 100), channels=3, min_confidenc
             "boxes": np.asarray([f.box for f in kept], np.int64).reshape(-1, 4),
             "confidences": np.asarray([f.confidence for f in kept], np.float32),
             "face_ids": np.asarray([f.face_id for f in kept], np.int64),
-            "dropped": {"low_confidence": low_confidence},
+            "dropped": dropped,
         },
     )

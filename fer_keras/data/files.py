@@ -5,7 +5,8 @@ ExpW): the bytes are checked for truncation first (a JPEG without its end-of-ima
 without its IEND chunk, a BMP shorter than its header says), because OpenCV decodes a truncated
 JPEG with grey fill and only libjpeg's "Premature end of JPEG file" reaches stderr.
 `read_csv_header` reads at most `HEADER_LIMIT` bytes to check a CSV's header line before pandas
-reads the whole file.
+reads the whole file. `parse_each` and `parse_lines` are the readers' one skip-bad loop: a row (a
+file, a label-file line) that does not parse either raises or, with `skip_bad`, is counted.
 """
 
 import bz2
@@ -126,3 +127,38 @@ def read_csv_header(source, columns, limit=HEADER_LIMIT):
     if missing:
         raise DatasetError(f"{source}: missing column(s) {missing}; expected the header '{expected}'")
     return fields
+
+
+def parse_each(items, parse, skip_bad, where=None):
+    """(results, bad): `parse(item)` for each of `items`, the results that are not None (None:
+    left out on purpose, e.g. another split) and how many items were bad.
+
+    A DatasetError from `parse` is raised, prefixed with `where(item)` when given, or with
+    `skip_bad` the item is left out and counted in `bad`.
+    """
+    results, bad = [], 0
+    for item in items:
+        try:
+            result = parse(item)
+        except DatasetError as err:
+            if not skip_bad:
+                if where is None:
+                    raise
+                raise DatasetError(f"{where(item)}: {err}") from None
+            bad += 1
+            continue
+        if result is not None:
+            results.append(result)
+    return results, bad
+
+
+def parse_lines(path, parse, skip_bad):
+    """`parse_each` over the non-blank lines of text file `path`, as `parse(number, line)` (numbers
+    from 1); an error is raised as "<path>: line <number>: <reason>"."""
+    lines = [(number, line) for number, line in enumerate(Path(path).read_text().splitlines(), 1) if line.strip()]
+    return parse_each(lines, lambda numbered: parse(*numbered), skip_bad, where=lambda numbered: f"{path}: line {numbered[0]}")
+
+
+def columns(rows, count):
+    """The `count` columns of `rows` (tuples) as lists: [(a, b), (c, d)] -> [a, c], [b, d]."""
+    return tuple(list(column) for column in zip(*rows)) if rows else tuple([] for _ in range(count))

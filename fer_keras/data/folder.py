@@ -91,6 +91,32 @@ def read_images(files, channels=1, image_size=None, skip_bad=False):
     return (np.stack(images) if images else empty), np.asarray(kept, np.int64), len(files) - len(kept)
 
 
+def image_record(name, files, labels, channels, image_size, skip_bad, skipped=0, subjects=None, per_sample=None,
+                 extra=None, class_names=CLASS_NAMES, **fields):
+    """A DatasetRecord of image `files` (read with `read_images`) and their `labels`.
+
+    `subjects` and the `per_sample` lists ({key: one str per file}, into `extra`) are kept for the
+    files read; `extra["paths"]` lists those files, followed by `per_sample` and `extra`.
+    `record.skipped` is `skipped` (rows left out before reading) plus the unreadable files.
+    `fields` (source, split) go to DatasetRecord as they are.
+    """
+    images, kept, unreadable = read_images(files, channels, image_size, skip_bad)
+    return DatasetRecord(
+        name=name,
+        images=images,
+        labels=np.asarray(labels, np.int64)[kept],
+        class_names=class_names,
+        subjects=None if subjects is None else np.asarray(subjects, str)[kept],
+        skipped=skipped + unreadable,
+        extra={
+            "paths": [str(files[i]) for i in kept],
+            **{key: np.asarray(values, str)[kept] for key, values in (per_sample or {}).items()},
+            **(extra or {}),
+        },
+        **fields,
+    )
+
+
 def load_folder(path, split=None, channels=1, image_size=None, skip_bad=False, name="folder"):
     """Images in class folders as a DatasetRecord.
 
@@ -117,14 +143,5 @@ def load_folder(path, split=None, channels=1, image_size=None, skip_bad=False, n
             raise DatasetError(f"{root / folder}: empty class folder (no {', '.join(sorted(IMAGE_SUFFIXES))} files)")
         files += found
         labels += [label_of[folder]] * len(found)
-    images, kept, skipped = read_images(files, channels, image_size, skip_bad)
-    return DatasetRecord(
-        name=name,
-        images=images,
-        labels=np.asarray(labels, np.int64)[kept],
-        class_names=class_names,
-        source=str(root),
-        split=split,
-        skipped=skipped,
-        extra={"paths": [str(files[i]) for i in kept]},
-    )
+    return image_record(name, files, labels, channels, image_size, skip_bad, class_names=class_names,
+                        source=str(root), split=split)

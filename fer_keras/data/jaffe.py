@@ -8,26 +8,23 @@ as README, which are ignored (as are hidden files such as macOS's `._*`). The su
 import re
 from pathlib import Path
 
-import numpy as np
-
 from fer_keras.data.errors import DatasetError
-from fer_keras.data.folder import IMAGE_SUFFIXES, canonical_label, read_images
-from fer_keras.data.labels import CLASS_NAMES
-from fer_keras.data.record import DatasetRecord
+from fer_keras.data.files import columns, parse_each
+from fer_keras.data.folder import IMAGE_SUFFIXES, canonical_label, image_record
 
 CODES = ("AN", "DI", "FE", "HA", "NE", "SA", "SU")
 NAME = re.compile(r"([A-Za-z]+)\.([A-Za-z]+)\d+\.\d+")
 
 
 def _parse(file):
-    """(subject, canonical label) from a JAFFE file name; DatasetError naming the file if bad."""
+    """(file, canonical label, subject) from a JAFFE file name; DatasetError naming the file if bad."""
     match = NAME.fullmatch(file.stem)
     if match is None:
         raise DatasetError(f"{file}: name is not JAFFE's <subject>.<code><n>.<number> (e.g. KA.AN1.39.tiff)")
     subject, code = match.group(1).upper(), match.group(2).upper()
     if code not in CODES:
         raise DatasetError(f"{file}: unknown expression code {code!r} (expected one of {', '.join(CODES)})")
-    return subject, canonical_label(code)
+    return file, canonical_label(code), subject
 
 
 def load_jaffe(path, split=None, channels=1, image_size=None, skip_bad=False):
@@ -51,26 +48,7 @@ def load_jaffe(path, split=None, channels=1, image_size=None, skip_bad=False):
     )
     if not candidates:
         raise DatasetError(f"{root}: no images found (expected JAFFE's KA.AN1.39.tiff style files)")
-    files, labels, subjects, skipped = [], [], [], 0
-    for file in candidates:
-        try:
-            subject, label = _parse(file)
-        except DatasetError:
-            if not skip_bad:
-                raise
-            skipped += 1
-            continue
-        files.append(file)
-        labels.append(label)
-        subjects.append(subject)
-    images, kept, unreadable = read_images(files, channels, image_size, skip_bad)
-    return DatasetRecord(
-        name="jaffe",
-        images=images,
-        labels=np.asarray(labels, np.int64)[kept],
-        class_names=CLASS_NAMES,
-        subjects=np.asarray(subjects, str)[kept],
-        source=str(root),
-        skipped=skipped + unreadable,
-        extra={"paths": [str(files[i]) for i in kept]},
-    )
+    rows, skipped = parse_each(candidates, _parse, skip_bad)
+    files, labels, subjects = columns(rows, 3)
+    return image_record("jaffe", files, labels, channels, image_size, skip_bad, skipped=skipped, subjects=subjects,
+                        source=str(root))

@@ -12,12 +12,9 @@ The split is the file name's prefix (train_ / test_).
 import re
 from pathlib import Path
 
-import numpy as np
-
 from fer_keras.data.errors import DatasetError
-from fer_keras.data.folder import canonical_label, read_images
-from fer_keras.data.labels import CLASS_NAMES
-from fer_keras.data.record import DatasetRecord
+from fer_keras.data.files import columns, parse_lines
+from fer_keras.data.folder import canonical_label, image_record
 
 RAF_ORDER = ("surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutral")
 RAF_TO_CANONICAL = {str(i + 1): canonical_label(name) for i, name in enumerate(RAF_ORDER)}
@@ -59,32 +56,16 @@ def load_rafdb(path, split=None, images="aligned", channels=3, image_size=None, 
     label_file = root / LABEL_FILE
     if not label_file.is_file():
         raise DatasetError(f"{label_file}: no such file (expected RAF-DB basic's {LABEL_FILE} under {root})")
-    files, labels, splits, skipped = [], [], [], 0
-    for number, line in enumerate(label_file.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            file, label, line_split = _parse(line, root, images)
-            if split is not None and line_split != split:
-                continue
-            if not file.is_file():
-                raise DatasetError(f"names {line.split()[0]}, but {file} does not exist")
-        except DatasetError as err:
-            if not skip_bad:
-                raise DatasetError(f"{label_file}: line {number}: {err}") from None
-            skipped += 1
-            continue
-        files.append(file)
-        labels.append(label)
-        splits.append(line_split)
-    pixels, kept, unreadable = read_images(files, channels, image_size, skip_bad)
-    return DatasetRecord(
-        name="rafdb",
-        images=pixels,
-        labels=np.asarray(labels, np.int64)[kept],
-        class_names=CLASS_NAMES,
-        source=str(root),
-        split=split,
-        skipped=skipped + unreadable,
-        extra={"paths": [str(files[i]) for i in kept], "splits": np.asarray(splits, str)[kept]},
-    )
+
+    def parse(number, line):
+        file, label, line_split = _parse(line, root, images)
+        if split is not None and line_split != split:
+            return None
+        if not file.is_file():
+            raise DatasetError(f"names {line.split()[0]}, but {file} does not exist")
+        return file, label, line_split
+
+    rows, skipped = parse_lines(label_file, parse, skip_bad)
+    files, labels, splits = columns(rows, 3)
+    return image_record("rafdb", files, labels, channels, image_size, skip_bad, skipped=skipped,
+                        per_sample={"splits": splits}, source=str(root), split=split)
