@@ -45,8 +45,41 @@ class LocalBinaryInitializer(keras.initializers.Initializer):
         return {"sparsity": self.sparsity, "seed": self.seed}
 
 
+class _LocalBinaryLayer(keras.layers.Layer):
+    """What the two local binary layers share: `filters` output channels, `weight_size`
+    intermediate ones (default `filters`), the stride of a "same"-padded block, and the fixed
+    filters' sparsity and seed. With `fixed_filters` the seed is drawn now when None, so that the
+    config keeps it, and the sparsity is checked; otherwise both are kept as given."""
+
+    def __init__(self, filters, weight_size, strides, sparsity, seed, fixed_filters=True, **kwargs):
+        super().__init__(**kwargs)
+        check_argument(type(self).__name__, "filters", filters, int(filters) >= 1, ">= 1")
+        self.filters = int(filters)
+        self.weight_size = int(weight_size) if weight_size is not None else self.filters
+        self.strides = int(strides)
+        self.sparsity = float(sparsity)
+        if fixed_filters:
+            self.seed = int(seed) if seed is not None else int(np.random.default_rng().integers(0, 2**31 - 1))
+            LocalBinaryInitializer(self.sparsity, self.seed)  # validates sparsity
+        else:
+            self.seed = seed
+
+    def compute_output_shape(self, input_shape):
+        return same_padding_output_shape(input_shape, self.strides, self.filters)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "weight_size": self.weight_size,
+            "strides": self.strides,
+            "sparsity": self.sparsity,
+            "seed": self.seed,
+        }
+
+
 @serializable
-class LocalBinaryConv2D(keras.layers.Layer):
+class LocalBinaryConv2D(_LocalBinaryLayer):
     """Local binary convolution (LBC) layer, LBAN-IL section 2.1.
 
     A k x k convolution with fixed, non-trainable filters whose entries are -1, 0 or +1
@@ -70,15 +103,9 @@ class LocalBinaryConv2D(keras.layers.Layer):
     """
 
     def __init__(self, filters, weight_size=None, kernel_size=3, strides=1, sparsity=0.5, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        check_argument("LocalBinaryConv2D", "filters", filters, int(filters) >= 1, ">= 1")
-        self.filters = int(filters)
-        self.weight_size = int(weight_size) if weight_size is not None else self.filters
+        super().__init__(filters, weight_size, strides, sparsity, seed, **kwargs)
         self.kernel_size = int(kernel_size)
-        self.strides = int(strides)
-        self.sparsity = float(sparsity)
-        self.seed = int(seed) if seed is not None else int(np.random.default_rng().integers(0, 2**31 - 1))
-        self.initializer = LocalBinaryInitializer(self.sparsity, self.seed)  # validates sparsity
+        self.initializer = LocalBinaryInitializer(self.sparsity, self.seed)
 
     def build(self, input_shape):
         check_rank(self, input_shape, 4)
@@ -96,23 +123,12 @@ class LocalBinaryConv2D(keras.layers.Layer):
         sparse = ops.relu(ops.conv(inputs, kernel, strides=self.strides, padding="same"))
         return self.pointwise(sparse)
 
-    def compute_output_shape(self, input_shape):
-        return same_padding_output_shape(input_shape, self.strides, self.filters)
-
     def get_config(self):
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "weight_size": self.weight_size,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "sparsity": self.sparsity,
-            "seed": self.seed,
-        }
+        return {**super().get_config(), "kernel_size": self.kernel_size}
 
 
 @serializable
-class LocalBinaryStandardLayer(keras.layers.Layer):
+class LocalBinaryStandardLayer(_LocalBinaryLayer):
     """Local binary standard layer (LBSL), LBAN-IL section 2.1 and Fig. 2.
 
     out = ReLU(BN(Conv3x3(LBC(x)))) + skip(x), where LBC is `LocalBinaryConv2D` and skip is the
@@ -155,21 +171,12 @@ class LocalBinaryStandardLayer(keras.layers.Layer):
         batch_norm=True,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        check_argument("LocalBinaryStandardLayer", "filters", filters, int(filters) >= 1, ">= 1")
-        self.filters = int(filters)
-        self.weight_size = int(weight_size) if weight_size is not None else self.filters
-        self.strides = int(strides)
-        self.sparsity = float(sparsity)
+        # Only binary blocks have fixed filters (the trainable "SC" twin keeps seed as given).
+        super().__init__(filters, weight_size, strides, sparsity, seed, fixed_filters=bool(binary), **kwargs)
         self.binary = bool(binary)
         self.standard_conv = bool(standard_conv)
         self.skip = bool(skip)
         self.batch_norm = bool(batch_norm)
-        if self.binary:  # the seed is drawn now, so that the config keeps it (as LocalBinaryConv2D's)
-            self.seed = int(seed) if seed is not None else int(np.random.default_rng().integers(0, 2**31 - 1))
-            LocalBinaryInitializer(self.sparsity, self.seed)  # validates sparsity
-        else:
-            self.seed = seed
         self.lbc = self.sc_conv = self.sc_pointwise = self.conv = self.bn = self.projection = None
 
     def build(self, input_shape):
@@ -211,17 +218,9 @@ class LocalBinaryStandardLayer(keras.layers.Layer):
             x = x + (self.projection(inputs) if self.projection is not None else inputs)
         return x
 
-    def compute_output_shape(self, input_shape):
-        return same_padding_output_shape(input_shape, self.strides, self.filters)
-
     def get_config(self):
         return {
             **super().get_config(),
-            "filters": self.filters,
-            "weight_size": self.weight_size,
-            "strides": self.strides,
-            "sparsity": self.sparsity,
-            "seed": self.seed,
             "binary": self.binary,
             "standard_conv": self.standard_conv,
             "skip": self.skip,
