@@ -107,7 +107,7 @@ def cmd_summary(args):
 
     try:
         model = build_model(args.model, input_shape=args.input_shape, num_classes=args.num_classes, **dict(args.option))
-    except ValueError as err:  # the builder's own checks of --option values
+    except ValueError as err:  # not the builders' option checks (ArgumentError): e.g. too small an input
         if isinstance(err, FerKerasError):
             raise
         print(f"fer-keras summary: {err}", file=sys.stderr)

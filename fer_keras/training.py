@@ -376,7 +376,7 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
                                 num_classes=len(train_record.class_names), **(model_section.get("options") or {}))
         except FerKerasError:
             raise
-        except ValueError as err:  # a builder's check of an option's value: the recipe's model section
+        except ValueError as err:  # not an option check (ArgumentError): e.g. too small an input
             raise RecipeError(f"model: {err}") from err
         if settings.get("bn_momentum") is not None:
             set_bn_momentum(model, settings["bn_momentum"])

@@ -16,7 +16,7 @@ trained with cross-entropy so that its weights adapt. Readings: docs/architectur
 import keras
 
 from fer_keras.layers import CBAM, MCBAM, AdaptiveWeightedFusion, CosineDense
-from fer_keras.models.blocks import conv_bn_act
+from fer_keras.models.blocks import check_choice, conv_bn_act
 from fer_keras.models.registry import register_model
 
 ATTENTIONS = ("none", "cbam", "mcbam")
@@ -94,10 +94,8 @@ def build_amdcnn(
         output, B x num_classes) and "<head>_cosine" for each classifier head ("aux1".."aux3",
         "main"), the AM-Softmax inputs.
     """
-    if attention not in ATTENTIONS:
-        raise ValueError(f"build_amdcnn: attention must be one of {ATTENTIONS}, got {attention!r}")
-    if num_aux not in (0, 1, 2, 3):
-        raise ValueError(f"build_amdcnn: num_aux must be 0, 1, 2 or 3, got {num_aux!r}")
+    check_choice("build_amdcnn", "attention", attention, ATTENTIONS)
+    check_choice("build_amdcnn", "num_aux", num_aux, (0, 1, 2, 3), expected="0, 1, 2 or 3")
     inputs = keras.Input(input_shape, name="image")
     # SFEM: two valid 3x3 convolutions (Table 1: 48 -> 46 -> 44).
     x = conv_bn_act(inputs, 16, 3, "conv1", padding="valid")

@@ -1,8 +1,10 @@
-"""Building blocks shared by the model builders.
+"""Building blocks and option checks shared by the model builders.
 
-    from fer_keras.models.blocks import conv_bn_act
+    from fer_keras.models.blocks import check_choice, classifier_head, conv_bn_act
+    check_choice("build_mrcar", "loss", loss, LOSSES)     # ArgumentError naming `loss`
     x = conv_bn_act(x, 64, 3, name="stem")            # stem_conv, stem_bn, stem_relu
     x = conv_bn_act(x, 128, 1, name="proj", activation=None)
+    outputs = classifier_head(x, num_classes, cosine=True, scale=30.0)   # {"cosines", "probabilities"}
 
 The layers get explicit names built from `name`, so a model's layer names, weight paths and the
 order of its weights are fixed by the builder (the bundled pretrained weights are stored in
@@ -12,6 +14,15 @@ order of its weights are fixed by the builder (the bundled pretrained weights ar
 import keras
 
 from fer_keras.errors import ArgumentError
+from fer_keras.layers import CosineDense
+
+
+def check_choice(builder, argument, value, choices, expected=None):
+    """Raise an ArgumentError naming `argument` of `builder` unless `value` is one of `choices`:
+    ``loss='x': build_mrcar: loss must be one of ('arcface', 'softmax')``; `expected` words the
+    choices otherwise (``num_aux must be 0, 1, 2 or 3``)."""
+    if value not in choices:
+        raise ArgumentError(argument, value, f"{builder}: {argument} must be {expected or f'one of {tuple(choices)}'}")
 
 
 def conv_bn_act(x, filters, kernel_size, name, strides=1, padding="same", use_bias=False, batch_norm=True,
@@ -33,4 +44,18 @@ def conv_bn_act(x, filters, kernel_size, name, strides=1, padding="same", use_bi
     return x
 
 
-__all__ = ["conv_bn_act"]
+def classifier_head(x, num_classes, cosine=False, scale=30.0):
+    """The classifier on features `x`, in float32: {"probabilities"} from a Dense layer named
+    "logits" or, with `cosine`, {"cosines", "probabilities"} from a CosineDense named "cosines"
+    (the margin losses' input) scaled by `scale` ("scaled_cosines"); the softmax is "probabilities"."""
+    outputs = {}
+    if cosine:
+        outputs["cosines"] = CosineDense(num_classes, dtype="float32", name="cosines")(x)
+        logits = keras.layers.Rescaling(scale, dtype="float32", name="scaled_cosines")(outputs["cosines"])
+    else:
+        logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(x)
+    outputs["probabilities"] = keras.layers.Softmax(dtype="float32", name="probabilities")(logits)
+    return outputs
+
+
+__all__ = ["check_choice", "classifier_head", "conv_bn_act"]

@@ -19,7 +19,7 @@ budget: docs/architectures.md, "LBAN-IL".
 import keras
 
 from fer_keras.layers import LocalBinaryStandardLayer
-from fer_keras.models.blocks import conv_bn_act
+from fer_keras.models.blocks import check_choice, classifier_head, conv_bn_act
 from fer_keras.models.registry import register_model
 
 DEFAULT_INPUT_SHAPE = (40, 40, 1)
@@ -129,10 +129,8 @@ def build_lban(
     Returns:
         keras.Model mapping images (values in [0, 1]) to {"probabilities", "features"}.
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"build_lban: variant must be one of {tuple(VARIANTS)}, got {variant!r}")
-    if loss not in LOSSES:
-        raise ValueError(f"build_lban: loss must be one of {LOSSES}, got {loss!r}")
+    check_choice("build_lban", "variant", variant, tuple(VARIANTS))
+    check_choice("build_lban", "loss", loss, LOSSES)
     unit = _UnitFactory(variant, lbsl, sparsity, seed)
     inputs = keras.Input(input_shape, name="image")
     x = conv_bn_act(inputs, 64, 3, "stem", use_bias=True)
@@ -148,7 +146,6 @@ def build_lban(
     x = keras.layers.Dropout(dropout, name="dropout1")(x)
     features = keras.layers.Dense(feature_dim, name="features")(x)
     x = keras.layers.Dropout(dropout, name="dropout2")(features)
-    logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(x)
-    probabilities = keras.layers.Softmax(dtype="float32", name="probabilities")(logits)
-    features = keras.layers.Activation("linear", dtype="float32", name="feature_output")(features)
-    return keras.Model(inputs, {"probabilities": probabilities, "features": features}, name=name)
+    outputs = classifier_head(x, num_classes)
+    outputs["features"] = keras.layers.Activation("linear", dtype="float32", name="feature_output")(features)
+    return keras.Model(inputs, outputs, name=name)

@@ -20,8 +20,8 @@ The paper gives no channel widths; readings: docs/architectures.md, "MIFAD-Net".
 
 import keras
 
-from fer_keras.layers import ChannelSelfAttention, CosineDense, SpatialSelfAttention
-from fer_keras.models.blocks import conv_bn_act
+from fer_keras.layers import ChannelSelfAttention, SpatialSelfAttention
+from fer_keras.models.blocks import check_choice, classifier_head, conv_bn_act
 from fer_keras.models.registry import register_model
 
 DEFAULT_INPUT_SHAPE = (48, 48, 1)
@@ -97,12 +97,9 @@ def build_mifad_net(
         keras.Model mapping images in [0, 1] to {"probabilities", "features"} and, for the angular
         head, "cosines".
     """
-    if branches not in KERNELS:
-        raise ValueError(f"build_mifad_net: branches must be 2, 3 or 4, got {branches!r}")
-    if fusion not in FUSIONS:
-        raise ValueError(f"build_mifad_net: fusion must be one of {FUSIONS}, got {fusion!r}")
-    if loss not in LOSSES:
-        raise ValueError(f"build_mifad_net: loss must be one of {LOSSES}, got {loss!r}")
+    check_choice("build_mifad_net", "branches", branches, tuple(KERNELS), expected="2, 3 or 4")
+    check_choice("build_mifad_net", "fusion", fusion, FUSIONS)
+    check_choice("build_mifad_net", "loss", loss, LOSSES)
     inputs = keras.Input(input_shape, name="image")
     columns = [column(inputs, k, base_width, name=f"column{k}x{k}") for k in KERNELS[branches]]
 
@@ -124,10 +121,7 @@ def build_mifad_net(
     x = keras.layers.Dense(feature_dim, use_bias=False, name="fc")(x)
     features = keras.layers.BatchNormalization(name="fc_bn")(x)
     outputs = {"features": keras.layers.Activation("linear", dtype="float32", name="feature_output")(features)}
-    if loss == "angular":
-        outputs["cosines"] = CosineDense(num_classes, dtype="float32", name="cosines")(features)
-        logits = keras.layers.Rescaling(scale, dtype="float32", name="scaled_cosines")(outputs["cosines"])
-    else:
-        logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(keras.layers.ReLU(name="fc_relu")(features))
-    outputs["probabilities"] = keras.layers.Softmax(dtype="float32", name="probabilities")(logits)
+    angular = loss == "angular"  # the cosine head takes the BN'd features; a dense head their ReLU
+    head_input = features if angular else keras.layers.ReLU(name="fc_relu")(features)
+    outputs.update(classifier_head(head_input, num_classes, cosine=angular, scale=scale))
     return keras.Model(inputs, outputs, name=name)

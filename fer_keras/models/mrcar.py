@@ -16,8 +16,8 @@ The three 512-d features are concatenated and fused by a fully connected layer; 
 
 import keras
 
-from fer_keras.layers import CoordinateAttention, CosineDense
-from fer_keras.models.blocks import conv_bn_act
+from fer_keras.layers import CoordinateAttention
+from fer_keras.models.blocks import check_choice, classifier_head, conv_bn_act
 from fer_keras.models.registry import register_model
 
 DEFAULT_INPUT_SHAPE = (44, 44, 1)
@@ -100,8 +100,7 @@ def build_mrcar(
         keras.Model with inputs {"face", "eyes", "mouth"} (or the face alone) in [0, 1] and outputs
         {"probabilities"} plus {"cosines"} for the ArcFace head.
     """
-    if loss not in LOSSES:
-        raise ValueError(f"build_mrcar: loss must be one of {LOSSES}, got {loss!r}")
+    check_choice("build_mrcar", "loss", loss, LOSSES)
     names = REGIONS if regions else REGIONS[:1]
     inputs = {region: keras.Input(input_shape, name=region) for region in names}
     shared = build_caresnet(input_shape, coordinate_attention, name="caresnet") if share_weights else None
@@ -112,12 +111,6 @@ def build_mrcar(
     x = keras.layers.Concatenate(name="region_concat")(features) if len(features) > 1 else features[0]
     x = keras.layers.Dense(embedding_dim, use_bias=False, name="fusion_fc")(x)
     x = keras.layers.BatchNormalization(name="fusion_bn")(x)
-    outputs = {}
-    if loss == "arcface":
-        outputs["cosines"] = CosineDense(num_classes, dtype="float32", name="cosines")(x)
-        logits = keras.layers.Rescaling(scale, dtype="float32", name="scaled_cosines")(outputs["cosines"])
-    else:
-        logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(x)
-    outputs["probabilities"] = keras.layers.Softmax(dtype="float32", name="probabilities")(logits)
+    outputs = classifier_head(x, num_classes, cosine=loss == "arcface", scale=scale)
     model_inputs = inputs if regions else inputs["face"]
     return keras.Model(model_inputs, outputs, name=name)
