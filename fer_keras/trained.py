@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fer_keras import load_model
 from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
 from fer_keras.errors import NO_VALUE, ArgumentError, FerKerasError
 
@@ -24,13 +25,6 @@ RUN_MODEL_FILES = ("best.keras", "last.keras")
 
 
 # ------------------------------------------------------------------------------------- loading
-
-
-def _import_models():
-    """Register fer_keras's layers and losses with Keras before a .keras file is read."""
-    import fer_keras.layers  # noqa: F401
-    import fer_keras.losses  # noqa: F401
-    import fer_keras.models  # noqa: F401
 
 
 def _keras_file_problem(path):
@@ -53,14 +47,11 @@ def _load_keras_file(path, argument):
     import zipfile
     import zlib
 
-    import keras
-
     problem = _keras_file_problem(path)
     if problem is not None:  # Keras itself says "File not found" for any file that is not a zip
         raise ArgumentError(argument, path, f"not a readable Keras model file ({problem})")
-    _import_models()
     try:
-        model = keras.saving.load_model(path, compile=False)
+        model = load_model(path, compile=False)  # registers fer_keras's layers, losses and schedules first
     except (zipfile.BadZipFile, zlib.error, EOFError) as err:  # a damaged member of the archive
         raise ArgumentError(argument, path, f"not a readable Keras model file ({err})") from err
     except (ValueError, OSError, TypeError, KeyError) as err:
