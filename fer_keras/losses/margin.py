@@ -39,8 +39,30 @@ def _target_cosine(labels, cosines):
     return ops.sum(one_hot * cosines, axis=-1)
 
 
+class _MarginSoftmaxLoss(keras.losses.Loss):
+    """What the margin-softmax losses share: the scale s and margin m (checked, in the config) and
+    the cross-entropy of s * cosines with the target entry replaced by `target_logit`."""
+
+    def __init__(self, scale, margin, name, **kwargs):
+        super().__init__(name=name, **kwargs)
+        _validate(type(self).__name__, scale, margin)
+        self.scale = float(scale)
+        self.margin = float(margin)
+
+    def target_logit(self, labels, cosines):
+        """(B,) margin-penalised target cosine, before the scale."""
+        raise NotImplementedError
+
+    def call(self, y_true, y_pred):
+        labels, cosines = _labels_and_cosines(y_true, y_pred)
+        return _margin_cross_entropy(labels, cosines, self.target_logit(labels, cosines), self.scale)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "margin": self.margin}
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class ArcFaceLoss(keras.losses.Loss):
+class ArcFaceLoss(_MarginSoftmaxLoss):
     """Additive angular margin loss (ArcFace, Deng et al. 2019); MrCAR eq. 10.
 
     L = -mean log( e^{s cos(theta_y + m)} / (e^{s cos(theta_y + m)} + sum_{j != y} e^{s cos theta_j}) ).
@@ -62,26 +84,18 @@ class ArcFaceLoss(keras.losses.Loss):
     """
 
     def __init__(self, scale=30.0, margin=0.5, name="arcface_loss", **kwargs):
-        super().__init__(name=name, **kwargs)
-        _validate("ArcFaceLoss", scale, margin)
-        self.scale = float(scale)
-        self.margin = float(margin)
+        super().__init__(scale, margin, name, **kwargs)
 
-    def call(self, y_true, y_pred):
-        labels, cosines = _labels_and_cosines(y_true, y_pred)
+    def target_logit(self, labels, cosines):
         cos_t = _target_cosine(labels, cosines)
         sin_t = ops.sqrt(ops.maximum(1.0 - ops.square(cos_t), 1e-7))
         cos_t_plus_m = cos_t * math.cos(self.margin) - sin_t * math.sin(self.margin)
         threshold = math.cos(math.pi - self.margin)
-        target = ops.where(cos_t > threshold, cos_t_plus_m, cos_t - self.margin * math.sin(self.margin))
-        return _margin_cross_entropy(labels, cosines, target, self.scale)
-
-    def get_config(self):
-        return {**super().get_config(), "scale": self.scale, "margin": self.margin}
+        return ops.where(cos_t > threshold, cos_t_plus_m, cos_t - self.margin * math.sin(self.margin))
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class AMSoftmaxLoss(keras.losses.Loss):
+class AMSoftmaxLoss(_MarginSoftmaxLoss):
     """Additive margin softmax (AM-Softmax / CosFace, Wang et al. 2018); AMDCNN eq. 10.
 
     L = -mean log( e^{s (cos theta_y - m)} / (e^{s (cos theta_y - m)} + sum_{j != y} e^{s cos theta_j}) ).
@@ -100,15 +114,7 @@ class AMSoftmaxLoss(keras.losses.Loss):
     """
 
     def __init__(self, scale=30.0, margin=0.35, name="am_softmax_loss", **kwargs):
-        super().__init__(name=name, **kwargs)
-        _validate("AMSoftmaxLoss", scale, margin)
-        self.scale = float(scale)
-        self.margin = float(margin)
+        super().__init__(scale, margin, name, **kwargs)
 
-    def call(self, y_true, y_pred):
-        labels, cosines = _labels_and_cosines(y_true, y_pred)
-        target = _target_cosine(labels, cosines) - self.margin
-        return _margin_cross_entropy(labels, cosines, target, self.scale)
-
-    def get_config(self):
-        return {**super().get_config(), "scale": self.scale, "margin": self.margin}
+    def target_logit(self, labels, cosines):
+        return _target_cosine(labels, cosines) - self.margin
