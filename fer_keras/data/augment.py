@@ -25,6 +25,16 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 
+def from_options(cls, options, what):
+    """`cls(**options)` for the config dataclass `cls` (Augmentation, PipelineConfig); a key that
+    is not one of its fields is a ValueError naming it: "unknown <what> option(s) [...]"."""
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"unknown {what} option(s) {unknown}; known: {sorted(known)}")
+    return cls(**options)
+
+
 @dataclass(frozen=True)
 class Augmentation:
     """Which random steps run during training, and how strong each is.
@@ -59,11 +69,7 @@ class Augmentation:
         """From a config mapping; unknown keys are an error naming them."""
         if options is None or isinstance(options, cls):
             return options
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ValueError(f"unknown augmentation option(s) {unknown}; known: {sorted(known)}")
-        return cls(**options)
+        return from_options(cls, options, "augmentation")
 
     def to_dict(self):
         return asdict(self)

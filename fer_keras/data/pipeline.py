@@ -12,11 +12,11 @@ with stateless seeds (fer_keras.data.augment), and prefetched; parallelism is AU
 and the output is deterministic.
 """
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from fer_keras.data.augment import Augmentation, augment_batch
+from fer_keras.data.augment import Augmentation, augment_batch, from_options
 
 NORMALIZATIONS = ("unit", "centered", "standard", "none")
 TTA = (None, "tencrop")
@@ -66,11 +66,8 @@ class PipelineConfig:
 
     @classmethod
     def from_dict(cls, options):
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ValueError(f"unknown pipeline option(s) {unknown}; known: {sorted(known)}")
-        return cls(**options)
+        """From a config mapping; unknown keys are an error naming them."""
+        return from_options(cls, options, "pipeline")
 
     def to_dict(self):
         return asdict(self)
