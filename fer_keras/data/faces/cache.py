@@ -12,7 +12,7 @@ import numpy as np
 
 from fer_keras.data.errors import DatasetError
 from fer_keras.data.faces.checks import _check_images, _check_template
-from fer_keras.data.faces.detect import DETECTOR_DEFAULTS
+from fer_keras.data.faces.detect import DETECTOR_DEFAULTS, detector_settings
 from fer_keras.data.faces.landmarks import FaceLandmarks
 
 CACHE_VERSION = 1
@@ -111,8 +111,7 @@ def landmarks_for_record(record, cache=True, template=None, progress=None, **det
     unknown = set(detector_options) - {"pad", "min_face_size", "scale_factor", "thresholds", "batch_size", "device"}
     if unknown:
         raise ValueError(f"landmarks_for_record: unknown option(s) {sorted(unknown)}")
-    settings = {k: detector_options.get(k, v) for k, v in DETECTOR_DEFAULTS.items()}
-    settings = {k: tuple(float(t) for t in v) if k == "thresholds" else float(v) for k, v in settings.items()}
+    settings = detector_settings(**{k: detector_options.get(k, v) for k, v in DETECTOR_DEFAULTS.items()})
     path = landmarks_cache_file(record, settings) if cache else None
     key_text = path.name if path is not None else ""
     if path is not None and path.is_file():

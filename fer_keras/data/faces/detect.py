@@ -1,7 +1,11 @@
 """MTCNN detection: `detect_landmarks` (the best face of each dataset image, with the template as
 fallback) and `detect_faces` (every face of each photo). Both send images to MTCNN through one
 batched generator, `_detections`: grouped by size, grey repeated to RGB, shrunk for detection where
-asked, padded with black, and the rows read back in the image's own pixels.
+asked, padded with black, and the rows read back in the image's own pixels. Each keeps its own
+keyword signature, with defaults from DETECTOR_DEFAULTS (dataset images: one face, low thresholds)
+or PHOTO_DEFAULTS (photos: any number of faces, stricter): the two sets differ, and the keywords are
+what callers, the CLI and `landmarks_for_record(**detector_options)` pass; `detector_settings` is
+the one record of the values used.
 
 mtcnn imports TensorFlow, so it is imported by `get_detector` on first use, never at module import.
 """
@@ -97,6 +101,14 @@ class _Progress:
         )
         sys.stderr.write(("\r" + line + ("\n" if final else "")) if self.tty else line + "\n")
         sys.stderr.flush()
+
+
+def detector_settings(pad, min_face_size, scale_factor, thresholds, **more):
+    """The detection settings as FaceLandmarks.settings and the landmarks cache record them:
+    floats, the thresholds a tuple; `more` (detect_faces' min_confidence) after them."""
+    settings = {"pad": float(pad), "min_face_size": float(min_face_size), "scale_factor": float(scale_factor),
+                "thresholds": tuple(float(t) for t in thresholds)}
+    return {**settings, **{key: float(value) for key, value in more.items()}}
 
 
 def _check_options(batch_size, pad, thresholds):
@@ -225,8 +237,7 @@ def detect_landmarks(
     landmarks[fallback] = template[None] * sizes[fallback][:, None, ::-1]
     boxes[fallback] = np.concatenate([np.zeros((fallback.sum(), 2)), sizes[fallback][:, ::-1]], axis=1)
     progress.update(n, int(found.sum()), final=True)
-    settings = {"pad": float(pad), "min_face_size": float(min_face_size), "scale_factor": float(scale_factor),
-                "thresholds": tuple(float(t) for t in thresholds)}
+    settings = detector_settings(pad, min_face_size, scale_factor, thresholds)
     return FaceLandmarks(boxes, landmarks, confidences, found, sizes, rejected=rejected, settings=settings)
 
 
@@ -268,8 +279,7 @@ def detect_faces(
     _check_options(batch_size, pad, thresholds)
     if max_side is not None and max_side < 24:
         raise ValueError(f"max_side: expected None or at least 24 pixels, got {max_side!r}")
-    settings = {"pad": float(pad), "min_face_size": float(min_face_size), "scale_factor": float(scale_factor),
-                "thresholds": tuple(float(t) for t in thresholds), "min_confidence": float(min_confidence)}
+    settings = detector_settings(pad, min_face_size, scale_factor, thresholds, min_confidence=min_confidence)
     faces = [[] for _ in images]
     rejected = [0] * len(images)
     options = (batch_size, pad, min_face_size, scale_factor, settings["thresholds"], device)
