@@ -22,6 +22,8 @@ VARIANTS = {
     "paper's augmentation (vertical flips, perspective 0.1)": [
         "pipeline.augmentation={horizontal_flip: true, vertical_flip: true, perspective: 0.1}"],
     "balanced class weights": ["pipeline.sample_weights=true"],
+    "dense heads (pooling + one softmax layer, beyond the paper's 7-map cosine heads)": [
+        "model.options={attention: mcbam, num_aux: 3, head: dense}"],
 }
 
 if __name__ == "__main__":

@@ -297,3 +297,22 @@ def test_summary_cli_json():
     assert {"params_total", "params_trainable", "params_fixed", "macs", "flops"} <= set(report)
     assert report["flops"] == 2 * report["macs"] and report["input_shape"] == [48, 48, 1]
     assert report == {"model": "amdcnn", "input_shape": [48, 48, 1], "options": {}, **complexity(build_model("amdcnn"))}
+
+
+def test_amdcnn_dense_head_is_pooling_and_one_softmax_layer_per_head(rng):
+    """Beyond the paper (issue 18): head="dense" replaces Fig. 5's 7-map cosine classifiers."""
+    from fer_keras.models import build_model
+
+    paper = build_model("amdcnn", input_shape=(44, 44, 1))
+    dense = build_model("amdcnn", input_shape=(44, 44, 1), head="dense")
+    assert set(dense.output) == {"probabilities"}
+    x = rng.uniform(size=(3, 44, 44, 1)).astype("float32")
+    probs = dense.predict(x, verbose=0)["probabilities"]
+    np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
+    main = dense.get_layer("main_dense")
+    assert main.kernel.shape == (dense.get_layer("main_gap").output.shape[-1], 7)
+    assert not any("cosine" in w.path for w in dense.weights) and any("cosine" in w.path for w in paper.weights)
+    trunk = [w.path for w in paper.weights if w.path.startswith(("conv", "dfem"))]
+    assert trunk == [w.path for w in dense.weights if w.path.startswith(("conv", "dfem"))]  # the same network below the heads
+    with pytest.raises(ValueError, match="head"):
+        build_model("amdcnn", head="cosine")

@@ -63,6 +63,15 @@ def classifier_module(x, num_classes, scale, name):
     return cosines, keras.layers.Softmax(dtype="float32", name=f"{name}_softmax")(logits)
 
 
+def dense_classifier(x, num_classes, name):
+    """Beyond the paper (issue 18, `head="dense"`): global average pooling of the block's feature
+    maps and one fully connected softmax layer, instead of Fig. 5's conv to one map per class and
+    cosine classifier. Returns probabilities."""
+    pooled = keras.layers.GlobalAveragePooling2D(name=f"{name}_gap")(x)
+    logits = keras.layers.Dense(num_classes, dtype="float32", name=f"{name}_dense")(pooled)
+    return keras.layers.Softmax(dtype="float32", name=f"{name}_softmax")(logits)
+
+
 @register_model(
     paper=('Shang et al., "Facial Emotion Recognition Combining Auxiliary Classifiers'
            ' and Multiscale CBAM Attention Mechanisms", IEEE Access 2024'),
@@ -77,6 +86,7 @@ def build_amdcnn(
     num_aux=3,
     reduction_ratio=16,
     scale=30.0,
+    head="paper",
     name="amdcnn",
 ):
     """AMDCNN as a Functional model.
@@ -88,6 +98,9 @@ def build_amdcnn(
         num_aux: number of auxiliary classifiers, 0..3 (Table 8); ACM1..ACM<num_aux> are used.
         reduction_ratio: channel-attention ratio r of (M)CBAM.
         scale: AM-Softmax scale s, used to turn each head's cosines into probabilities.
+        head: "paper" (Fig. 5's classifier modules, cosine outputs for AM-Softmax) or "dense"
+            (beyond the paper: global average pooling + a softmax layer per head; no cosine
+            outputs, so train it with the softmax loss).
 
     Returns:
         keras.Model mapping images (values in [0, 1]) to a dict with "probabilities" (the fused
@@ -96,6 +109,7 @@ def build_amdcnn(
     """
     check_choice("build_amdcnn", "attention", attention, ATTENTIONS)
     check_choice("build_amdcnn", "num_aux", num_aux, (0, 1, 2, 3), expected="0, 1, 2 or 3")
+    check_choice("build_amdcnn", "head", head, ("paper", "dense"))
     inputs = keras.Input(input_shape, name="image")
     # SFEM: two valid 3x3 convolutions (Table 1: 48 -> 46 -> 44).
     x = conv_bn_act(inputs, 16, 3, "conv1", padding="valid")
@@ -104,10 +118,13 @@ def build_amdcnn(
     outputs, probabilities = {}, []
     for index, filters in enumerate(DFEM_FILTERS, start=1):
         x = deep_feature_extraction_module(x, filters, attention, reduction_ratio, name=f"dfem{index}")
-        head = f"aux{index}" if index <= 3 else "main"
-        if index <= num_aux or head == "main":
-            cosines, probs = classifier_module(x, num_classes, scale, name=head)
-            outputs[f"{head}_cosine"] = cosines
+        classifier = f"aux{index}" if index <= 3 else "main"
+        if index <= num_aux or classifier == "main":
+            if head == "dense":
+                probabilities.append(dense_classifier(x, num_classes, name=classifier))
+                continue
+            cosines, probs = classifier_module(x, num_classes, scale, name=classifier)
+            outputs[f"{classifier}_cosine"] = cosines
             probabilities.append(probs)
     if len(probabilities) > 1:
         outputs["probabilities"] = AdaptiveWeightedFusion(dtype="float32", name="awfm")(probabilities)
