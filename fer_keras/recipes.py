@@ -148,14 +148,20 @@ def validate(recipe, source="recipe"):
 
 
 def load_recipe(name, dataset=None, overrides=()):
-    """The resolved recipe: `name` is a recipe file, a recipe name (amdcnn_fer2013) or a model
-    name (`fer_keras.models.list_models`) combined with `dataset` (default fer2013); then `overrides`
-    applied and checked."""
+    """The resolved recipe: `name` is a recipe file, a recipe name (amdcnn_fer2013), or a model name
+    (`fer_keras.models.list_models`) or recipe family (amdcnn_plus) combined with `dataset` (default
+    fer2013); then `overrides` applied and checked."""
     from fer_keras.models.registry import list_models
 
     if name in list_models():
         name = f"{name}_{dataset or 'fer2013'}"
-    path = _find(name)
+    try:
+        path = _find(name)
+    except RecipeError:  # a recipe family with the dataset left out: amdcnn_plus -> amdcnn_plus_fer2013
+        try:
+            path = _find(f"{name}_{dataset or 'fer2013'}")
+        except RecipeError:
+            raise RecipeError(f"No recipe {name!r}; available: {', '.join(available_recipes()) or 'none found'}") from None
     recipe = _read(path)
     for override in overrides:
         apply_override(recipe, override)
