@@ -371,13 +371,9 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
     model_section = recipe["model"]
     strategy = distribution_strategy(settings.get("distribute", "auto"))
     with strategy.scope() if strategy else contextlib.nullcontext():
-        try:
+        with _recipe_section("model"):  # option checks stay ArgumentErrors; e.g. too small an input is the recipe's
             model = build_model(model_section["name"], input_shape=model_section["input_shape"],
                                 num_classes=len(train_record.class_names), **(model_section.get("options") or {}))
-        except FerKerasError:
-            raise
-        except ValueError as err:  # not an option check (ArgumentError): e.g. too small an input
-            raise RecipeError(f"model: {err}") from err
         if settings.get("bn_momentum") is not None:
             set_bn_momentum(model, settings["bn_momentum"])
         loss = dict(recipe["loss"])
