@@ -133,14 +133,21 @@ def gpu_available():
 
 
 def precision_policy(setting):
-    """"mixed_float16" or "float32" for the recipe's mixed_precision ("auto": mixed on a GPU)."""
+    """The Keras dtype policy for the recipe's training.mixed_precision.
+
+    "auto": "mixed_float16" on a GPU, else "float32"; true: "mixed_float16"; false: "float32";
+    "mixed_bfloat16" or "mixed_float16" or "float32" as named. bfloat16 pays on CPUs with AMX / AVX-512
+    BF16 at large batches only (benchmarks/results/training_precision.json), so "auto" never picks it.
+    """
     if setting in ("auto", None):
         return "mixed_float16" if gpu_available() else "float32"
     if setting is True or setting == "mixed_float16":
         return "mixed_float16"
     if setting is False or setting == "float32":
         return "float32"
-    raise RecipeError(f"training.mixed_precision must be auto, true/false, mixed_float16 or float32, got {setting!r}")
+    if setting == "mixed_bfloat16":
+        return "mixed_bfloat16"
+    raise RecipeError(f"training.mixed_precision must be auto, true/false, mixed_float16, mixed_bfloat16 or float32, got {setting!r}")
 
 
 def distribution_strategy(setting):
