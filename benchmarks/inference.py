@@ -218,6 +218,7 @@ class StageTimer:
 
         self.stages = None
         faces.detect_faces = self._timed("detect", faces.detect_faces)  # imported by predict_images at each call
+        faces.detect_faces_blazeface = self._timed("detect", faces.detect_faces_blazeface)
         predict.face_inputs = self._timed("align", predict.face_inputs)
         predict.classify = self._timed("classify", predict.classify)
 
@@ -265,13 +266,15 @@ def run_end_to_end(args, FER):
     assert tuple(name.lower() for name in record.class_names) == FER_CLASSES, record.class_names
     photos = make_photos(record, args.photos)
     planted = sum(len(p["boxes"]) for p in photos)
-    trained = load_pretrained_trained("amdcnn_fer2013")
-    predictor = FacePredictor(trained, batch_size=args.batch_size, tta=None, detector_options={"min_confidence": 0.9})
+    trained = load_pretrained_trained(args.model)
+    predictor = FacePredictor(trained, batch_size=args.batch_size, tta=None)
     timer = StageTimer()
     systems = {  # name: (callable on a list of photos, description)
         "fer_keras": (FerKerasSystem(predictor),
-                      "fer_keras.predict.FacePredictor, bundled amdcnn_fer2013 (`fer-keras predict` defaults: MTCNN, "
-                      "min confidence 0.9, 5-point alignment to 48x48, recipe's TTA)"),
+                      f"fer_keras.predict.FacePredictor, bundled {args.model} (`fer-keras predict` defaults: BlazeFace "
+                      "short range, min confidence 0.5, 5-point alignment without rotation, recipe's TTA)"),
+        "fer_keras_mtcnn": (FerKerasSystem(FacePredictor(trained, batch_size=args.batch_size, tta=None, detector="mtcnn")),
+                            f"the same with `--detector mtcnn` (MTCNN, min confidence 0.9), bundled {args.model}"),
         "fer": (FerPackageSystem(FER()), "fer.FER() defaults: OpenCV Haar cascade + quantised TFLite mini-Xception"),
         "fer_no_tflite": (FerPackageSystem(FER(use_tflite=False)),
                           "fer.FER(use_tflite=False): Haar cascade + fer's float Keras mini-Xception"),
@@ -331,7 +334,7 @@ def run_end_to_end(args, FER):
     fk = rows[0]
     for run, by_stage in enumerate(stages):  # the rest of predict_images: grouping, bookkeeping
         by_stage["other"] = sum(seconds["fer_keras"][run]) - sum(by_stage.values())
-    fk["ms_per_photo_by_stage_median"] = {  # MTCNN (detect_faces), face_inputs, classify (evaluation pipeline + model)
+    fk["ms_per_photo_by_stage_median"] = {  # detection (BlazeFace), face_inputs, classify (evaluation pipeline + model)
         stage: round(1000 * statistics.median(run.get(stage, 0.0) / len(photos) for run in stages), 2)
         for stage in ("detect", "align", "classify", "other")}
     batched_per_photo = [t / len(photos) for t in batched_seconds]
@@ -348,7 +351,7 @@ def run_end_to_end(args, FER):
     for row in rows:
         print(json.dumps(row), flush=True)
     ratios = {}
-    for other in ("fer", "fer_no_tflite"):
+    for other in ("fer", "fer_no_tflite", "fer_keras_mtcnn"):
         per_run = [a / b for a, b in zip(per_photo_runs["fer_keras"], per_photo_runs[other])]
         ratios[f"fer_keras / {other}"] = {"ms_per_photo_ratio_median": round(statistics.median(per_run), 2),
                                           "ms_per_photo_ratio_runs": [round(r, 2) for r in per_run]}
@@ -389,6 +392,7 @@ def parse_args(argv):
     parser.add_argument("--warmup", type=int, default=2, help="classifier: warm-up calls per batch size")
     parser.add_argument("--photos", type=int, default=200, help="end to end: photos (1 and 2 faces alternately)")
     parser.add_argument("--batch-size", type=int, default=32, help="end to end: fer-keras predict's --batch-size")
+    parser.add_argument("--model", default=None, help="end to end: the bundled model (default: predict's default)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     args.parts = [p for p in args.parts.split(",") if p]
@@ -399,6 +403,10 @@ def parse_args(argv):
     if set(args.models) - set(MODELS):
         parser.error(f"--models: choose from {', '.join(MODELS)}")
     args.batches = [int(b) for b in args.batches.split(",") if b]
+    if args.model is None:
+        from fer_keras.models.pretrained import DEFAULT_PRETRAINED
+
+        args.model = DEFAULT_PRETRAINED
     if min(args.runs, args.photos, args.batch_size, *args.batches) < 1 or args.warmup < 1:
         parser.error("--runs, --photos, --batch-size, --batches and --warmup must be positive")
     return args

@@ -315,8 +315,9 @@ def cmd_predict(args):
     check_out(args.inputs, args.out, args.overwrite)  # before loading the model
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
         trained = _trained(args)
-        predictor = FacePredictor(trained, batch_size=args.batch_size, tta=args.tta,
-                                  detector_options={"min_confidence": args.min_confidence})
+        options = {} if args.min_confidence is None else {"min_confidence": args.min_confidence}
+        predictor = FacePredictor(trained, batch_size=args.batch_size, tta=args.tta, detector=args.detector,
+                                  detector_options=options)
         entries = predict_paths(predictor, args.inputs, out=args.out, every=args.every,
                                 emit=None if args.json else show, overwrite=args.overwrite)
     if args.json:
@@ -483,7 +484,11 @@ def build_parser():
     p.add_argument("--batch-size", type=_positive_int, default=32, help="images per detection batch and faces per model call")
     p.add_argument("--every", type=_positive_int, default=1, metavar="N", help="analyse every N-th video frame")
     p.add_argument("--tta", choices=("none", "tencrop"), default=None, help="test-time augmentation (default: the recipe's)")
-    p.add_argument("--min-confidence", type=_fraction, default=0.9, help="drop MTCNN detections less confident than this")
+    p.add_argument("--detector", choices=("blazeface", "blazeface_back", "mtcnn"), default="blazeface",
+                   help="face detector: BlazeFace short range (fast; faces >= ~1/5 of the photo), its 256-pixel "
+                   "back-camera model (smaller faces), or MTCNN (slowest, smallest faces)")
+    p.add_argument("--min-confidence", type=_fraction, default=None,
+                   help="drop detections less confident than this (default: BlazeFace 0.5, MTCNN 0.9)")
     p.set_defaults(func=cmd_predict, default_pretrained=True)  # no model named: the bundled AMDCNN
 
     p = sub.add_parser("explain", help="Grad-CAM heat maps and a t-SNE plot of a trained model (PNG)")

@@ -35,6 +35,7 @@ The package's modules, each importable on its own (none imports TensorFlow at im
     landmarks.py  LANDMARK_NAMES, TEMPLATE and FaceLandmarks, the result of every detection
     checks.py     argument checks shared by the others
     detect.py     get_detector, detect_landmarks, detect_faces (one batched MTCNN generator)
+    blazeface.py  detect_faces_blazeface (BlazeFace, `fer-keras predict`'s default detector)
     cache.py      landmarks_cache_file, landmarks_for_record
     align.py      alignment_matrix, align_face (and the warp, area-averaging large faces first)
     regions.py    REGION_GEOMETRY, region_matrices, region_crops, region_crops_for_record
@@ -44,6 +45,7 @@ get_detector, detect_landmarks) are read through this package at each call, so t
 """
 
 from fer_keras.data.faces.align import BORDERS, MAX_WARP_SHRINK, _border, _shrink_first, _warp, align_face, alignment_matrix
+from fer_keras.data.faces.blazeface import BLAZEFACE_DEFAULTS, detect_faces_blazeface
 from fer_keras.data.faces.cache import CACHE_VERSION, _load_cache, landmarks_cache_file, landmarks_for_record
 from fer_keras.data.faces.detect import DETECTOR_DEFAULTS, PHOTO_DEFAULTS, detect_faces, detect_landmarks, get_detector
 from fer_keras.data.faces.landmarks import LANDMARK_NAMES, TEMPLATE, FaceLandmarks
@@ -53,6 +55,7 @@ from fer_keras.data.faces.regions import REGION_GEOMETRY, REGIONS, region_crops,
 _INTERNALS = (MAX_WARP_SHRINK, CACHE_VERSION, _border, _load_cache, _shrink_first, _warp)
 
 __all__ = [
+    "BLAZEFACE_DEFAULTS",
     "BORDERS",
     "DETECTOR_DEFAULTS",
     "FaceLandmarks",
@@ -64,6 +67,7 @@ __all__ = [
     "align_face",
     "alignment_matrix",
     "detect_faces",
+    "detect_faces_blazeface",
     "detect_landmarks",
     "get_detector",
     "landmarks_cache_file",
