@@ -7,8 +7,9 @@ AMDCNN carries the bundled pretrained weights (`load_pretrained("amdcnn_fer2013"
 untrained (same architecture, same cost). Each run calls the model until --min-seconds have passed
 (at least once); the median over --runs runs is reported.
 
-(b) End to end: `fer_keras.predict.FacePredictor` with the bundled model (what `fer-keras predict`
-runs: MTCNN detection of every face, 5-point alignment, classification) against `fer.FER()` (fer's
+(b) End to end: `fer_keras.predict.FacePredictor` with a bundled model (--model; default: predict's),
+as `fer-keras predict` runs it (BlazeFace detection of every face, 5-point alignment without
+rotation, classification), the same with `--detector mtcnn`, against `fer.FER()` (fer's
 defaults: OpenCV Haar cascade + quantised TFLite mini-Xception) and `fer.FER(use_tflite=False)`
 (Haar cascade + its float Keras mini-Xception), one photo per call, the systems interleaved photo by
 photo, on the same photos in the same process, so their ratio comes from one run; plus
@@ -160,6 +161,7 @@ def run_classifier(args):
         "dtype_policy": keras.config.dtype_policy().name,
         "keras_backend": keras.backend.backend(),
         "runs": args.runs,
+        "model": args.model,
         "results": rows,
     }
 
@@ -373,6 +375,7 @@ def run_end_to_end(args, FER):
                         "emotion accuracy is against the FER2013 label, over the found faces only.",
         },
         "runs": args.runs,
+        "model": args.model,
         "results": rows,
         "ratios": ratios,
     }

@@ -33,13 +33,14 @@ COMMANDS = {
     "mtcnn_landmarks.json": "python benchmarks/mtcnn_landmarks.py",
     "export_parity.json": "python benchmarks/export_parity.py",
 }
-SYSTEMS = {  # inference.json's end-to-end systems
-    "fer_keras": "`fer-keras predict` (MTCNN + bundled AMDCNN)",
-    "fer_keras_batched": "`fer-keras predict` (MTCNN + bundled AMDCNN), batched",
+SYSTEMS = {  # inference.json's end-to-end systems; {model}: the bundled model it ran
+    "fer_keras": "`fer-keras predict` (defaults: BlazeFace + {model})",
+    "fer_keras_mtcnn": "`fer-keras predict --detector mtcnn` (MTCNN + {model})",
+    "fer_keras_batched": "`fer-keras predict` (defaults: BlazeFace + {model}), batched",
     "fer": "`fer` package, defaults (Haar cascade + TFLite mini-Xception)",
     "fer_no_tflite": "`fer` package, `use_tflite=False` (Haar cascade + Keras mini-Xception)",
 }
-STAGES = {"detect": "MTCNN detection", "align": "alignment", "classify": "classification (evaluation pipeline + model)",
+STAGES = {"detect": "face detection", "align": "alignment", "classify": "classification (evaluation pipeline + model)",
           "other": "the rest"}
 
 
@@ -141,7 +142,7 @@ def end_to_end_section(data):
               "time per photo vs `fer` defaults", "emotion = FER2013 label"]
     table = []
     for row in rows:
-        name = SYSTEMS.get(row["system"], row["system"])
+        name = SYSTEMS.get(row["system"], row["system"]).format(model=part.get("model", "amdcnn_fer2013"))
         relative = "–"
         if reference:
             mine, theirs = row.get("ms_per_photo_runs") or [], reference.get("ms_per_photo_runs") or []
