@@ -90,11 +90,11 @@ def test_section_from_a_synthetic_results_folder(tmp_path):
     assert "| AMDCNN | 48×48×1 | bundled pretrained | 98.4 | 1,234 |" in lines
     assert "| MrCAR | 44×44×1 + 44×44×1 + 44×44×1 | untrained | 41 | – |" in lines
     # end to end: detection counts next to times; the ratio is the median of the per-run ratios (9, 11)
-    (row,) = [line for line in lines if line.startswith("| `fer-keras predict` (MTCNN + bundled AMDCNN) |")]
+    (row,) = [line for line in lines if line.startswith("| `fer-keras predict` (defaults: BlazeFace + amdcnn_fer2013) |")]
     assert "| 15 of 15 (100.0%) | 0 | 200 | 133 | 10.00× | 60.0% |" in row
     (row,) = [line for line in lines if line.startswith("| `fer` package, defaults")]
     assert "| 12 of 15 (80.0%) | 1 | 25 | 19.2 | 1.00× | 50.0% |" in row
-    assert "MTCNN detection 120 ms" in text and "synthetic (no real photos)" in text
+    assert "face detection 120 ms" in text and "synthetic (no real photos)" in text
     # the other sections
     assert "| LBAN-IL (batch 64, 40×40 crops) | 11,008 | 5.1 | – | 2,158× |" in lines
     assert "| model | format | ms per image | accuracy drop |" in lines  # the nested value is left out
