@@ -20,11 +20,14 @@ to 192 pixels (cubic) on a mid-gray canvas, as tests/test_use.py builds them. Ev
 detections are matched to the planted faces (IoU >= 0.3) and counted, so the speeds are read next
 to how much work each one did (faces found, missed, false detections).
 
+(c) Video: frames per second of `predict_paths` on a synthetic mp4 clip (two faces a frame, every
+frame analysed), with each detector, with and without writing the annotated copy.
+
 `fer` needs opencv-contrib and its own virtual environment (`make fer-baseline` creates it), which
 sees fer_keras and TensorFlow too; run this script with its interpreter:
 
     .venv-fer/bin/python benchmarks/inference.py [--photos 200] [--runs 5] [--models amdcnn,mrcar,lban,mifad_net]
-        [--batches 1,256] [--min-seconds 2] [--parts classifier,end_to_end] [--out benchmarks/results/inference.json]
+        [--batches 1,256] [--min-seconds 2] [--parts classifier,end_to_end,video] [--video-frames 100] [--out benchmarks/results/inference.json]
 
 A quick check: --photos 4 --runs 2 --models amdcnn --batches 1,8 --min-seconds 0.2 --out /tmp/inference.json
 """
@@ -381,13 +384,74 @@ def run_end_to_end(args, FER):
     }
 
 
+def write_video(path, photos, frames, fps=25):
+    """An mp4v video of `frames` frames: the photos' two-face canvases in turn, each held for 5 frames
+    and drifting 2 px a frame (so detection cannot reuse a frame); False if OpenCV cannot write it."""
+    import cv2
+
+    canvases = [p["bgr"] for p in photos if len(p["boxes"]) == 2] or [p["bgr"] for p in photos]
+    height, width = canvases[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        return False
+    for k in range(frames):
+        canvas = canvases[(k // 5) % len(canvases)]
+        if canvas.shape[:2] != (height, width):
+            canvas = cv2.resize(canvas, (width, height))
+        writer.write(np.roll(canvas, 2 * (k % 5), axis=1))
+    writer.release()
+    return True
+
+
+def run_video(args):
+    """Frames per second of `predict_paths` on one video (decode, detect, align, classify; with and
+    without writing the annotated copy), for each detector, every frame analysed."""
+    import tempfile
+
+    from fer_keras.data import load_dataset
+    from fer_keras.predict import FacePredictor, predict_paths
+    from fer_keras.trained import load_pretrained_trained
+
+    record = load_dataset("fer2013", args.csv, split="PublicTest")
+    photos = make_photos(record, 20)
+    trained = load_pretrained_trained(args.model)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        video = Path(folder) / "clip.mp4"
+        if not write_video(video, photos, args.video_frames):
+            return {"skipped": "OpenCV cannot write mp4v videos here"}
+        for detector in ("blazeface", "mtcnn"):
+            predictor = FacePredictor(trained, batch_size=args.batch_size, tta=None, detector=detector)
+            predict_paths(predictor, [video])  # warm-up: loading, tracing
+            for annotate in (False, True):
+                rates = []
+                for run in range(args.runs):
+                    out = Path(folder) / f"out_{detector}_{annotate}_{run}" if annotate else None
+                    start = time.perf_counter()
+                    entries = predict_paths(predictor, [video], out=out)
+                    rates.append(args.video_frames / (time.perf_counter() - start))
+                summary = entries[-1]["video"]
+                rows.append({"detector": detector, "annotated_copy": annotate, "frames": summary["frames"],
+                             "frames_with_faces": summary["with_faces"],
+                             "frames_per_second_median": round(statistics.median(rates), 1),
+                             "frames_per_second_runs": [round(r, 1) for r in rates]})
+                print(json.dumps(rows[-1]), flush=True)
+    height, width = photos[1]["bgr"].shape[:2]
+    return {"what": f"`fer-keras predict clip.mp4` (predict_paths, every frame analysed, bundled {args.model}, "
+                    f"batch size {args.batch_size}): frames per second including decoding, median of {args.runs} runs",
+            "video": f"{args.video_frames} frames of {width}x{height} px (mp4v), two real FER2013 PublicTest faces "
+                     "per frame (the two-face photos of the end-to-end part, each held 5 frames, drifting 2 px a frame)",
+            "results": rows}
+
+
 # ----------------------------------------------------------------------------------------- main
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV, help="FER2013 CSV (PublicTest faces for the photos)")
-    parser.add_argument("--parts", default="classifier,end_to_end", help="classifier, end_to_end or both (comma-separated)")
+    parser.add_argument("--parts", default="classifier,end_to_end,video", help="classifier, end_to_end, video (comma-separated)")
+    parser.add_argument("--video-frames", type=int, default=100, help="video: frames of the synthetic clip")
     parser.add_argument("--models", default=",".join(MODELS), help="models for the classifier part")
     parser.add_argument("--batches", default="1,256", help="batch sizes for the classifier part")
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (medians are reported)")
@@ -399,9 +463,9 @@ def parse_args(argv):
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     args.parts = [p for p in args.parts.split(",") if p]
-    unknown = set(args.parts) - {"classifier", "end_to_end"}
+    unknown = set(args.parts) - {"classifier", "end_to_end", "video"}
     if unknown or not args.parts:
-        parser.error(f"--parts: expected classifier and/or end_to_end, got {args.parts}")
+        parser.error(f"--parts: expected classifier, end_to_end and/or video, got {args.parts}")
     args.models = [m for m in args.models.split(",") if m]
     if set(args.models) - set(MODELS):
         parser.error(f"--models: choose from {', '.join(MODELS)}")
@@ -410,7 +474,7 @@ def parse_args(argv):
         from fer_keras.models.pretrained import DEFAULT_PRETRAINED
 
         args.model = DEFAULT_PRETRAINED
-    if min(args.runs, args.photos, args.batch_size, *args.batches) < 1 or args.warmup < 1:
+    if min(args.runs, args.photos, args.batch_size, args.video_frames, *args.batches) < 1 or args.warmup < 1:
         parser.error("--runs, --photos, --batch-size, --batches and --warmup must be positive")
     return args
 
@@ -430,11 +494,14 @@ def main(argv=None):
     import fer_keras
 
     result = {"what": "inference speed on this machine: (a) classifier throughput per model, (b) photo-to-emotions "
-                      "latency of fer-keras predict against the fer package, same photos, same process"}
+                      "latency of fer-keras predict against the fer package, same photos, same process, (c) video "
+                      "frames per second of fer-keras predict"}
     if "classifier" in args.parts:
         result["classifier"] = run_classifier(args)
     if "end_to_end" in args.parts:
         result["end_to_end"] = run_end_to_end(args, FER)
+    if "video" in args.parts:
+        result["video"] = run_video(args)
     try:
         from importlib.metadata import version
 

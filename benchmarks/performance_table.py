@@ -131,6 +131,16 @@ def classifier_section(data):
     return lines + [""] + _table(header, table)
 
 
+def video_section(data):
+    part = data.get("video")
+    if not part or "results" not in part:
+        return [_missing("inference.json", "Video", " --parts video")]
+    header = ["detector", "annotated copy written", "frames per second", "frames with faces"]
+    table = [[row["detector"], "yes" if row["annotated_copy"] else "no", _number(row["frames_per_second_median"]),
+              f"{row['frames_with_faces']} of {row['frames']}"] for row in part["results"]]
+    return [f"Video: {part['what']}; {part['video']}.", ""] + _table(header, table)
+
+
 def end_to_end_section(data):
     part = data.get("end_to_end")
     if not part:
@@ -176,7 +186,7 @@ def inference_section(data, results, readme_dir):
     if data is None:
         return lines + [_missing("inference.json", "Classifier throughput, and photo-to-emotions time against the `fer` package"), ""]
     lines += [_stamp(data, "inference.json", results, readme_dir), ""]
-    lines += classifier_section(data) + [""] + end_to_end_section(data) + [""]
+    lines += classifier_section(data) + [""] + end_to_end_section(data) + [""] + video_section(data) + [""]
     return lines
 
 
