@@ -70,7 +70,7 @@ test-all: test test-slow
 # Parameters and MACs of every model at the papers' inputs, and of the ablation variants quoted in
 # docs/architectures.md: one JSON file per line below.
 COMPLEXITY = \
-	amdcnn:48,48,1: amdcnn:100,100,1: amdcnn:48,48,1:attention=none,num_aux=0 \
+	amdcnn:48,48,1: amdcnn:100,100,1: amdcnn:48,48,1:attention=none,num_aux=0 amdcnn:44,44,1:attention=mcbam,num_aux=3,head=dense \
 	lban:40,40,1: lban:80,80,3: lban:40,40,1:variant=lbc lban:40,40,1:variant=lbcnn \
 	lban:40,40,1:variant=lban_dagger lban:40,40,1:variant=lban_double_dagger \
 	mrcar:44,44,1: mrcar:98,98,3: mrcar:44,44,1:share_weights=true \
