@@ -132,22 +132,42 @@ def gpu_available():
     return False
 
 
+def cpu_has_native_bfloat16():
+    """Whether this CPU computes bfloat16 natively (AMX-BF16 or AVX-512 BF16 in /proc/cpuinfo's flags)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"amx_bf16", "avx512_bf16"})
+    except OSError:
+        pass
+    return False
+
+
 def precision_policy(setting):
     """The Keras dtype policy for the recipe's training.mixed_precision.
 
-    "auto": "mixed_float16" on a GPU, else "float32"; true: "mixed_float16"; false: "float32";
-    "mixed_bfloat16" or "mixed_float16" or "float32" as named. bfloat16 pays on CPUs with AMX / AVX-512
-    BF16 at large batches only (benchmarks/results/training_precision.json), so "auto" never picks it.
+    "auto": "mixed_float16" on a GPU, else "float32". "cpu_bfloat16": the same, except
+    "mixed_bfloat16" on a CPU that computes bfloat16 natively (AMX / AVX-512 BF16), for recipes whose
+    batch is large enough for it to pay (benchmarks/results/training_precision.json: AMDCNN with dense
+    heads 1.27x at batch 64; the issue-15 measurement: slower at batch 32). true: "mixed_float16";
+    false: "float32"; "mixed_bfloat16", "mixed_float16" or "float32" as named.
     """
     if setting in ("auto", None):
         return "mixed_float16" if gpu_available() else "float32"
+    if setting == "cpu_bfloat16":
+        if gpu_available():
+            return "mixed_float16"
+        return "mixed_bfloat16" if cpu_has_native_bfloat16() else "float32"
     if setting is True or setting == "mixed_float16":
         return "mixed_float16"
     if setting is False or setting == "float32":
         return "float32"
     if setting == "mixed_bfloat16":
         return "mixed_bfloat16"
-    raise RecipeError(f"training.mixed_precision must be auto, true/false, mixed_float16, mixed_bfloat16 or float32, got {setting!r}")
+    raise RecipeError("training.mixed_precision must be auto, cpu_bfloat16, true/false, mixed_float16, mixed_bfloat16 "
+                      f"or float32, got {setting!r}")
 
 
 def distribution_strategy(setting):

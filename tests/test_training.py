@@ -276,3 +276,21 @@ def test_a_non_finite_loss_stops_before_the_epoch_is_saved():
     for bad in (float("nan"), float("inf")):
         with pytest.raises(NonFiniteLossError, match=r"became (nan|inf) at epoch 3, batch 5"):
             callback.on_train_batch_end(4, {"loss": bad})
+
+
+@pytest.mark.backend_neutral
+def test_precision_policy_picks_bfloat16_only_where_asked_and_native(monkeypatch):
+    import fer_keras.training as training
+    from fer_keras.errors import RecipeError
+
+    monkeypatch.setattr(training, "gpu_available", lambda: False)
+    for native, wanted in ((True, "mixed_bfloat16"), (False, "float32")):
+        monkeypatch.setattr(training, "cpu_has_native_bfloat16", lambda: native)
+        assert training.precision_policy("cpu_bfloat16") == wanted
+        assert training.precision_policy("auto") == "float32"  # auto never picks bfloat16
+    monkeypatch.setattr(training, "gpu_available", lambda: True)
+    assert training.precision_policy("cpu_bfloat16") == training.precision_policy("auto") == "mixed_float16"
+    assert training.precision_policy("mixed_bfloat16") == "mixed_bfloat16"
+    with pytest.raises(RecipeError, match="training.mixed_precision must be .*got 'bf16'"):
+        training.precision_policy("bf16")
+    assert isinstance(training.cpu_has_native_bfloat16(), bool)
