@@ -47,9 +47,10 @@ def _rounded_log(log):
 
 def run_variant(recipe_name, overrides, csv, epochs, run, extra=()):
     """Train one variant into `run`; its summary dict."""
-    recipe = load_recipe(f"{recipe_name}_fer2013", None, [*overrides, f"training.epochs={epochs}", "training.jit_compile=false",
+    # the probe's fixed settings first, so that a variant may override them (e.g. mixed_precision)
+    recipe = load_recipe(f"{recipe_name}_fer2013", None, [f"training.epochs={epochs}", "training.jit_compile=false",
                                                   "training.mixed_precision=false", "training.early_stopping_patience=null",
-                                                  *extra])
+                                                  *overrides, *extra])
     start = time.perf_counter()
     metrics = train(recipe, data=csv, out=run, verbose=2)
     counts = np.asarray(metrics["validation"]["single"]["confusion_matrix"]).sum(axis=0)
