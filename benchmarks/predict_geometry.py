@@ -2,9 +2,9 @@
 
 The same photos as benchmarks/inference.py (one or two real FER2013 PublicTest faces, upscaled from
 48 to 192 pixels on a grey canvas), each also resized to --scales of that size (0.5x: 96-pixel
-faces ... 4x: 768-pixel faces). MTCNN finds the faces once per photo and scale (`detect_faces`,
-`fer-keras predict`'s settings); every variant then cuts the same detections into the bundled
-model's 48x48 input and classifies them (single crop):
+faces ... 4x: 768-pixel faces). The detector (--detector: BlazeFace, `fer-keras predict`'s default,
+or MTCNN) finds the faces once per photo and scale; every variant then cuts the same detections
+into the bundled model's (--model) input and classifies them (single crop):
 
 - geometry "similarity": the five landmarks mapped onto FER2013's mean landmarks by rotation, scale
   and translation (the face de-rotated); "upright": scale and translation only (the face keeps its
@@ -16,7 +16,7 @@ Reported per variant: accuracy on the planted faces found (IoU >= 0.3) per scale
 how often a face's top emotion at a scale differs from its top emotion at 1x (faces found at every
 scale). The model's accuracy on the same faces' original 48x48 rows is the ceiling.
 
-    python benchmarks/predict_geometry.py [--photos 100] [--scales 0.5,1,2,4] [--out benchmarks/results/predict_geometry.json]
+    python benchmarks/predict_geometry.py [--photos 100] [--scales 0.5,1,2,4] [--model NAME] [--detector blazeface] [--out benchmarks/results/predict_geometry.json]
 
 A quick check: --photos 4 --scales 1,2 --out /tmp/predict_geometry.json
 """
@@ -81,14 +81,14 @@ def matched_faces(boxes, marks):
 
 def run(args):
     from fer_keras.data import faces, load_dataset
-    from fer_keras.data.faces import alignment_matrix, detect_faces
+    from fer_keras.data.faces import alignment_matrix, detect_faces, detect_faces_blazeface
     from fer_keras.evaluation import write_json
     from fer_keras.inference import classify, face_inputs
     from fer_keras.trained import load_pretrained_trained
 
     record = load_dataset("fer2013", args.csv, split="PublicTest")
     photos = make_photos(record, args.photos)
-    trained = load_pretrained_trained("amdcnn_fer2013")
+    trained = load_pretrained_trained(args.model)
     model, recipe = trained.model, trained.recipe
     rows = [r for p in photos for r in p["rows"]]
     labels = np.array([label for p in photos for label in p["labels"]])
@@ -112,7 +112,10 @@ def run(args):
         face = 0
         for i, photo in enumerate(photos):
             image, boxes = resize(photo, scale)
-            marks = detect_faces(image, min_confidence=0.9)
+            if args.detector == "mtcnn":
+                marks = detect_faces(image, min_confidence=0.9)
+            else:
+                marks = detect_faces_blazeface(image, model=args.detector)
             for k, j in enumerate(matched_faces(boxes, marks)):
                 if j is not None:
                     found[s, face + k] = True
@@ -165,8 +168,10 @@ def run(args):
                 float((tops[pooled] == np.broadcast_to(ceiling, tops.shape)[pooled]).mean()), 4),
         }
     return {
-        "what": "bundled amdcnn_fer2013, single crop, on FER2013 PublicTest faces planted in photos (benchmarks/inference.py's "
-                "photos) resized to each scale; MTCNN once per photo and scale; each variant cuts the same detections",
+        "what": f"bundled {args.model}, single crop, on FER2013 PublicTest faces planted in photos (benchmarks/inference.py's "
+                f"photos) resized to each scale; {args.detector} once per photo and scale; each variant cuts the same detections",
+        "model": args.model,
+        "detector": args.detector,
         "source": str(args.csv),
         "split": "PublicTest",
         "photos": len(photos),
@@ -191,12 +196,19 @@ def parse_args(argv):
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     parser.add_argument("--photos", type=int, default=100)
     parser.add_argument("--scales", default="0.5,1,2,4")
+    parser.add_argument("--model", default=None, help="bundled model (default: predict's default)")
+    parser.add_argument("--detector", default="blazeface", choices=("blazeface", "blazeface_back", "mtcnn"),
+                        help="face detector (default: predict's, BlazeFace)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--progress", action="store_true")
     args = parser.parse_args(argv)
     args.scales = [float(v) for v in args.scales.split(",")]
     if 1.0 not in args.scales:
         parser.error("--scales must include 1")
+    if args.model is None:
+        from fer_keras.models.pretrained import DEFAULT_PRETRAINED
+
+        args.model = DEFAULT_PRETRAINED
     return args
 
 
