@@ -2,11 +2,11 @@
 
 CPUs with AMX / AVX-512 BF16 run bfloat16 matrix products natively; whether a whole Keras training
 step gets faster depends on the batch (small batches are dominated by per-op overhead and casts).
-Each setting builds the model under the dtype policy, compiles it with its recipe's loss and times
+Each setting builds its recipe's model under the dtype policy, compiles it with the recipe's loss and times
 `train_on_batch` on random batches (images per second, median over --steps steps after 3 warm-up
 steps), without XLA, as the trainer runs on CPU.
 
-    python benchmarks/training_precision.py [--steps 10] [--settings amdcnn_plus,amdcnn] [--batches 64,128,256]
+    python benchmarks/training_precision.py [--steps 10] [--settings amdcnn_plus,amdcnn,mrcar,mifad_net,lban] [--batches 64,128]
 """
 
 import argparse
@@ -22,10 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-# model, builder options, input shape and loss of each recipe measured
+# Each recipe measured (experiments/<recipe>.yaml: its model, options, input, loss) and its default batches:
+# the recipe's own batch and larger ones.
 SETTINGS = {
-    "amdcnn_plus": dict(model="amdcnn", options=dict(head="dense"), shape=(44, 44, 1), loss="softmax"),
-    "amdcnn": dict(model="amdcnn", options={}, shape=(48, 48, 1), loss="am_softmax"),
+    "amdcnn_plus": dict(recipe="amdcnn_plus_fer2013", batches=(64, 128, 256)),
+    "amdcnn": dict(recipe="amdcnn_fer2013", batches=(32, 128)),
+    "mrcar": dict(recipe="mrcar_fer2013", batches=(32, 128)),
+    "mifad_net": dict(recipe="mifad_net_fer2013", batches=(16, 128)),
+    "lban": dict(recipe="lban_fer2013", batches=(64, 128)),
 }
 
 
@@ -43,22 +47,28 @@ def throughput(setting, batch, policy, steps):
 
     keras = import_keras_quietly()
     from fer_keras.models import build_model
-    from fer_keras.models.objectives import make_training_model
+    from fer_keras.models.objectives import make_training_model, with_labels
+    from fer_keras.recipes import load_recipe
 
+    recipe = load_recipe(setting["recipe"])
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(0)
-    training = make_training_model(build_model(setting["model"], input_shape=setting["shape"], **setting["options"]),
-                                   setting["loss"])
-    model = training.model
-    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss=training.loss, jit_compile=False)
+    section, loss = recipe["model"], {k: v for k, v in recipe["loss"].items() if k != "warmup_epochs"}
+    model = build_model(section["name"], input_shape=section["input_shape"], **(section.get("options") or {}))
+    training = make_training_model(model, loss.pop("name"), **loss)
+    training.model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss=training.loss, jit_compile=False)
     rng = np.random.default_rng(0)
-    images = rng.random((batch, *setting["shape"]), dtype=np.float32)
+    shape = tuple(section["input_shape"])
+    x = {tensor.name: rng.random((batch, *shape), dtype=np.float32) for tensor in model.inputs}
+    x = x[model.inputs[0].name] if len(x) == 1 else x
     y = rng.integers(0, 7, batch)
+    if training.needs_labels:
+        x = with_labels(x, y, model)
     targets = {key: y for key in training.loss}
     times = []
     for step in range(steps + 3):
         start = time.perf_counter()
-        model.train_on_batch(images, targets)
+        training.model.train_on_batch(x, targets)
         if step >= 3:
             times.append(time.perf_counter() - start)
     return batch / statistics.median(times)
@@ -68,7 +78,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--settings", default=",".join(SETTINGS))
-    parser.add_argument("--batches", default="64,128,256")
+    parser.add_argument("--batches", default=None, help="batch sizes for every setting (default: each setting's own)")
     parser.add_argument("--policies", default="float32,mixed_bfloat16")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # setting:batch:policy, run in a child process
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results/training_precision.json")
@@ -79,9 +89,9 @@ def main():
         return
     rows = []
     for name in args.settings.split(","):
-        for batch in map(int, args.batches.split(",")):
-            row = {"setting": name, **{k: v for k, v in SETTINGS[name].items() if k != "shape"},
-                   "input_shape": list(SETTINGS[name]["shape"]), "batch_size": batch}
+        batches = map(int, args.batches.split(",")) if args.batches else SETTINGS[name]["batches"]
+        for batch in batches:
+            row = {"setting": name, "recipe": f"experiments/{SETTINGS[name]['recipe']}.yaml", "batch_size": batch}
             for policy in args.policies.split(","):
                 child = subprocess.run([sys.executable, __file__, "--one", f"{name}:{batch}:{policy}", "--steps", str(args.steps)],
                                        capture_output=True, text=True, check=True)
