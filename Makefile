@@ -26,7 +26,7 @@ help:
 	@echo "               train a paper's recipe (experiments/MODEL_DATASET.yaml); no DATA: the bundled FER2013 sample"
 	@echo "make resume RUN=runs/...      continue an interrupted run"
 	@echo "make evaluate RUN=runs/... [DATA=path] [SPLIT=PublicTest] [TTA=tencrop]"
-	@echo "make predict IMAGE=photo.jpg [RUN=runs/...]   faces, emotions and probabilities (default: bundled AMDCNN)"
+	@echo "make predict IMAGE=photo.jpg [RUN=runs/...]   faces, emotions and probabilities (default: bundled amdcnn_plus_fer2013)"
 	@echo "make publish RUN=runs/... NAME=amdcnn_fer2013 [BUNDLE=1]   copy a run to experiments/results/NAME (and ship its weights)"
 	@echo "make ensemble DATA=fer2013.csv  soft vote of the trained FER2013 runs (experiments/ensemble_fer2013.yaml), published"
 	@echo "make device-pack [DATA=...]    FER2013 pieces and Keras wheels for the GPU machine (experiments/device/train.sh)"

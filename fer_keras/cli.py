@@ -404,7 +404,8 @@ def _add_model_source(p, dataset_recipe):
     group = p.add_argument_group("model (one of)")
     group.add_argument("--run", default=None, help="a run directory from `fer-keras train` (best.keras and its recipe)")
     group.add_argument("--pretrained", default=None, metavar="NAME",
-                       help="weights shipped in the package: amdcnn_fer2013 (AMDCNN trained on FER2013 Training)")
+                       help="weights shipped in the package, trained on FER2013 Training: amdcnn_plus_fer2013 (AMDCNN "
+                       "with the lightweight recipe; predict's default) or amdcnn_fer2013 (AMDCNN, the paper's recipe)")
     group.add_argument("--model", default=None, choices=_RegisteredModels(), metavar="NAME",
                        help="a model name (%(choices)s), with --weights")
     group.add_argument("--weights", default=None, metavar="FILE",

@@ -20,7 +20,8 @@ from fer_keras.errors import FerKerasError
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "assets" / "pretrained"
 MANIFEST = PRETRAINED_DIR / "manifest.json"
-DEFAULT_PRETRAINED = "amdcnn_fer2013"
+# predict's model: the most accurate bundled one (README, "Pretrained weights")
+DEFAULT_PRETRAINED = "amdcnn_plus_fer2013"
 _HEADER = "__header__"
 
 
