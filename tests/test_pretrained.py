@@ -140,7 +140,8 @@ def test_predict_uses_the_bundled_model_when_none_is_named(tmp_path, capsys):
     code, out, err = run_cli(capsys, "predict", photo, "--json")
     assert code == 0, err
     default = json.loads(out)
-    code, out, err = run_cli(capsys, "predict", photo, "--pretrained", BUNDLED, "--json")
+    assert pretrained.DEFAULT_PRETRAINED in pretrained.available_pretrained()
+    code, out, err = run_cli(capsys, "predict", photo, "--pretrained", pretrained.DEFAULT_PRETRAINED, "--json")
     assert code == 0 and json.loads(out) == default
     (face,) = default[0]["faces"]
     assert abs(sum(face["probabilities"].values()) - 1) < 1e-3
