@@ -272,13 +272,13 @@ def run_end_to_end(args, FER):
     photos = make_photos(record, args.photos)
     planted = sum(len(p["boxes"]) for p in photos)
     trained = load_pretrained_trained(args.model)
-    predictor = FacePredictor(trained, batch_size=args.batch_size, tta=None)
+    predictor = FacePredictor(trained, batch_size=args.batch_size)
     timer = StageTimer()
     systems = {  # name: (callable on a list of photos, description)
         "fer_keras": (FerKerasSystem(predictor),
                       f"fer_keras.predict.FacePredictor, bundled {args.model} (`fer-keras predict` defaults: BlazeFace "
-                      "short range, min confidence 0.5, 5-point alignment without rotation, recipe's TTA)"),
-        "fer_keras_mtcnn": (FerKerasSystem(FacePredictor(trained, batch_size=args.batch_size, tta=None, detector="mtcnn")),
+                      "short range, min confidence 0.5, 5-point alignment without rotation, one view per face)"),
+        "fer_keras_mtcnn": (FerKerasSystem(FacePredictor(trained, batch_size=args.batch_size, detector="mtcnn")),
                             f"the same with `--detector mtcnn` (MTCNN, min confidence 0.9), bundled {args.model}"),
         "fer": (FerPackageSystem(FER()), "fer.FER() defaults: OpenCV Haar cascade + quantised TFLite mini-Xception"),
         "fer_no_tflite": (FerPackageSystem(FER(use_tflite=False)),
@@ -421,7 +421,7 @@ def run_video(args):
         if not write_video(video, photos, args.video_frames):
             return {"skipped": "OpenCV cannot write mp4v videos here"}
         for detector in ("blazeface", "mtcnn"):
-            predictor = FacePredictor(trained, batch_size=args.batch_size, tta=None, detector=detector)
+            predictor = FacePredictor(trained, batch_size=args.batch_size, detector=detector)
             predict_paths(predictor, [video])  # warm-up: loading, tracing
             for annotate in (False, True):
                 rates = []

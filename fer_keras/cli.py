@@ -484,7 +484,8 @@ def build_parser():
     p.add_argument("--overwrite", action="store_true", help="replace annotated copies that already exist in --out")
     p.add_argument("--batch-size", type=_positive_int, default=32, help="images per detection batch and faces per model call")
     p.add_argument("--every", type=_positive_int, default=1, metavar="N", help="analyse every N-th video frame")
-    p.add_argument("--tta", choices=("none", "tencrop"), default=None, help="test-time augmentation (default: the recipe's)")
+    p.add_argument("--tta", choices=("none", "tencrop"), default="none",
+                   help="test-time augmentation: none (one view per face; default) or tencrop (ten views, ~10x the model time)")
     p.add_argument("--detector", choices=("blazeface", "blazeface_back", "mtcnn"), default="blazeface",
                    help="face detector: BlazeFace short range (fast; faces >= ~1/5 of the photo), its 256-pixel "
                    "back-camera model (smaller faces), or MTCNN (slowest, smallest faces)")

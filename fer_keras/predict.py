@@ -78,11 +78,12 @@ def read_image(path):
 
 class FacePredictor:
     """Detect, align and classify the faces of RGB images with a loaded model (a
-    `fer_keras.trained.Trained`). `tta`: "none", "tencrop" or None (the recipe's). `detector`: one
+    `fer_keras.trained.Trained`). `tta`: "none" (the default: one view per face, fast), "tencrop"
+    (ten views, ~10x the model time, a point or two more accurate) or None (the recipe's). `detector`: one
     of DETECTORS ("blazeface", the default, short-range BlazeFace; "blazeface_back"; "mtcnn");
     `detector_options`: keywords of `detect_faces_blazeface` or, for MTCNN, `detect_faces`."""
 
-    def __init__(self, trained, batch_size=32, tta=None, detector="blazeface", detector_options=None):
+    def __init__(self, trained, batch_size=32, tta="none", detector="blazeface", detector_options=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ArgumentError("batch_size", batch_size, "expected a positive integer")
         if detector not in DETECTORS:
