@@ -197,7 +197,9 @@ def parse_args(argv):
     parser.add_argument("--photos", type=int, default=100)
     parser.add_argument("--scales", default="0.5,1,2,4")
     parser.add_argument("--model", default=None, help="bundled model (default: predict's default)")
-    parser.add_argument("--detector", default="blazeface", choices=("blazeface", "blazeface_back", "mtcnn"),
+    from fer_keras.predict import DETECTORS
+
+    parser.add_argument("--detector", default=DETECTORS[0], choices=DETECTORS,
                         help="face detector (default: predict's, BlazeFace)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--progress", action="store_true")

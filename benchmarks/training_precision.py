@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_keras.training import native_bfloat16_flags
+
 # Each recipe measured (experiments/<recipe>.yaml: its model, options, input, loss) and its default batches:
 # the recipe's own batch and larger ones.
 SETTINGS = {
@@ -31,14 +33,6 @@ SETTINGS = {
     "mifad_net": dict(recipe="mifad_net_fer2013", batches=(16, 128)),
     "lban": dict(recipe="lban_fer2013", batches=(64, 128)),
 }
-
-
-def cpu_flags():
-    try:
-        flags = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    except OSError:
-        return []
-    return sorted({f for f in ("amx_bf16", "amx_tile", "avx512_bf16") if f in flags})
 
 
 def throughput(setting, batch, policy, steps):
@@ -104,7 +98,7 @@ def main():
         "what": "training-step images/s (train_on_batch on random batches, median over the steps after 3 warm-up "
         "steps, no XLA, SGD momentum) under each Keras dtype policy, one fresh process per cell",
         "results": rows,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores ({', '.join(cpu_flags()) or 'no AMX/BF16 flags'}), "
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores ({', '.join(native_bfloat16_flags()) or 'no AMX/BF16 flags'}), "
         f"no GPU, {platform.python_implementation()} {platform.python_version()}",
         "command": " ".join(["python", "benchmarks/training_precision.py", *sys.argv[1:]]),
         "date": str(date.today()),

@@ -57,8 +57,6 @@ def complexity_file(model, options, input_shape=None):
 
 def _run_model(run):
     """The run's recipe model section ({} before the run is published)."""
-    import yaml
-
     config = run / "config.yaml"
     return yaml.safe_load(config.read_text())["recipe"]["model"] if config.is_file() else {}
 

@@ -486,12 +486,14 @@ def build_parser():
     p.add_argument("--every", type=_positive_int, default=1, metavar="N", help="analyse every N-th video frame")
     p.add_argument("--tta", choices=("none", "tencrop"), default="none",
                    help="test-time augmentation: none (one view per face; default) or tencrop (ten views, ~10x the model time)")
-    p.add_argument("--detector", choices=("blazeface", "blazeface_back", "mtcnn"), default="blazeface",
+    from fer_keras.predict import DETECTORS
+
+    p.add_argument("--detector", choices=DETECTORS, default=DETECTORS[0],
                    help="face detector: BlazeFace short range (fast; faces >= ~1/5 of the photo), its 256-pixel "
                    "back-camera model (smaller faces), or MTCNN (slowest, smallest faces)")
     p.add_argument("--min-confidence", type=_fraction, default=None,
                    help="drop detections less confident than this (default: BlazeFace 0.5, MTCNN 0.9)")
-    p.set_defaults(func=cmd_predict, default_pretrained=True)  # no model named: the bundled AMDCNN
+    p.set_defaults(func=cmd_predict, default_pretrained=True)  # no model named: DEFAULT_PRETRAINED
 
     p = sub.add_parser("explain", help="Grad-CAM heat maps and a t-SNE plot of a trained model (PNG)")
     _add_model_source(p, "<model>_<dataset> when it exists, else <model>_fer2013")

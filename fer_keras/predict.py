@@ -33,13 +33,14 @@ import numpy as np
 
 from fer_keras.data.errors import DatasetError
 from fer_keras.data.faces import LANDMARK_NAMES
+from fer_keras.data.faces.blazeface import MODELS as BLAZEFACE_MODELS
 from fer_keras.data.folder import IMAGE_SUFFIXES as FOLDER_IMAGE_SUFFIXES
 from fer_keras.data.files import decode_image
 from fer_keras.errors import ArgumentError
 from fer_keras.inference import classify, concat_inputs, face_inputs, resolve_tta
 
 IMAGE_SUFFIXES = frozenset(FOLDER_IMAGE_SUFFIXES | {".webp"})
-DETECTORS = ("blazeface", "blazeface_back", "mtcnn")
+DETECTORS = (*BLAZEFACE_MODELS, "mtcnn")  # the first is the default
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 # One colour (BGR) per class index, for boxes and labels.
 PALETTE = [(60, 60, 230), (60, 160, 60), (170, 60, 170), (40, 200, 250), (220, 130, 40), (230, 230, 60), (180, 180, 180),
@@ -79,7 +80,7 @@ def read_image(path):
 class FacePredictor:
     """Detect, align and classify the faces of RGB images with a loaded model (a
     `fer_keras.trained.Trained`). `tta`: "none" (the default: one view per face, fast), "tencrop"
-    (ten views, ~10x the model time, a point or two more accurate) or None (the recipe's). `detector`: one
+    (ten views, ~10x the model time; more accurate, benchmarks/results/inference.json) or None (the recipe's). `detector`: one
     of DETECTORS ("blazeface", the default, short-range BlazeFace; "blazeface_back"; "mtcnn");
     `detector_options`: keywords of `detect_faces_blazeface` or, for MTCNN, `detect_faces`."""
 

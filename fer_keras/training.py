@@ -132,17 +132,21 @@ def gpu_available():
     return False
 
 
-def cpu_has_native_bfloat16():
-    """Whether this CPU computes bfloat16 natively (AMX-BF16 or AVX-512 BF16 in /proc/cpuinfo's flags)."""
+def native_bfloat16_flags():
+    """The CPU flags of native bfloat16 this machine reports (amx_bf16, avx512_bf16 in /proc/cpuinfo)."""
     try:
         with open("/proc/cpuinfo") as handle:
             for line in handle:
                 if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"amx_bf16", "avx512_bf16"})
+                    return sorted(set(line.split(":", 1)[1].split()) & {"amx_bf16", "avx512_bf16"})
     except OSError:
         pass
-    return False
+    return []
+
+
+def cpu_has_native_bfloat16():
+    """Whether this CPU computes bfloat16 natively (AMX-BF16 or AVX-512 BF16)."""
+    return bool(native_bfloat16_flags())
 
 
 def precision_policy(setting):
