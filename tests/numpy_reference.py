@@ -143,7 +143,9 @@ def am_softmax_loss(labels, cosines, s, m):
 
 
 # -- center / island / islets losses (LBAN-IL eq. 1-4) -----------------------------------------
-def center_loss_value(x, y, c):
+def center_loss_value(x, y, c, feature_reduction="half_sum"):
+    if feature_reduction == "mean":  # PyTorch's F.mse_loss(x, c[y])
+        return np.mean([np.mean((x[i] - c[y[i]]) ** 2) for i in range(len(y))])
     return 0.5 * np.mean([np.sum((x[i] - c[y[i]]) ** 2) for i in range(len(y))])
 
 

@@ -56,6 +56,22 @@ def test_loss_value_and_center_step_match_reference(kind, batch):
     np.testing.assert_allclose(delta, reference_delta(kind, x, y, c), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("kind", ["center", "islets"])
+def test_feature_mean_reading_averages_over_the_feature_dimensions(kind, batch):
+    """feature_reduction="mean": the centre term is the mean squared difference (PyTorch's MSELoss),
+    its gradient on the features 2 / D times the half-sum's; the other terms and the centre step
+    are unchanged."""
+    x, y, c = batch
+    labels = ops.convert_to_tensor(y, "int32")
+    mean, half_sum = make(kind, feature_reduction="mean"), make(kind)
+    difference = float(ops.convert_to_numpy(mean.loss_value(x, labels, c) - half_sum.loss_value(x, labels, c)))
+    expected = ref.center_loss_value(x, y, c, "mean") - ref.center_loss_value(x, y, c)
+    assert difference == pytest.approx(expected, rel=1e-4)
+    np.testing.assert_allclose(ops.convert_to_numpy(mean.center_delta(x, labels, c)),
+                               ops.convert_to_numpy(half_sum.center_delta(x, labels, c)), rtol=1e-6)
+    assert mean.get_config()["feature_reduction"] == "mean"
+
+
 def test_islets_penalty_term_is_active_for_close_centers(batch):
     x, y, c = batch
     assert ref.islets_penalty(c) > 1e-3  # otherwise the test above would not exercise it
@@ -143,6 +159,8 @@ def test_clear_errors():
         IsletsLoss(1)
     with pytest.raises(ValueError, match=r"alpha must be in \[0, 1\]"):
         CenterLoss(7, alpha=3)
+    with pytest.raises(ValueError, match="feature_reduction must be one of half_sum, mean"):
+        IsletsLoss(7, feature_reduction="sum")
 
 
 def test_training_wrapper_shares_weights_with_a_label_free_inference_model(rng):

@@ -22,6 +22,7 @@ from keras import ops
 from fer_keras.layers._common import check_rank, serializable
 
 EPSILON = 1e-12
+FEATURE_REDUCTIONS = ("half_sum", "mean")
 
 
 def _safe_norm(x, axis=-1, keepdims=False):
@@ -35,13 +36,18 @@ class CenterLoss(keras.layers.Layer):
     Centers update (LBAN-IL eq. 4, first term):
     delta_c_j = sum_i [y_i = j] (c_j - x_i) / (1 + sum_i [y_i = j]);  c_j <- c_j - alpha delta_c_j.
     We average L_C over the mini-batch (the papers write a sum) so that lambda balances it against
-    the batch-averaged softmax loss, as the reference implementations do.
+    the batch-averaged softmax loss, as the reference implementations do. With
+    `feature_reduction="mean"` the squared distance is also averaged over the D feature dimensions,
+    L_C = mean_i mean_d (x_id - c_{y_i}d)^2 (PyTorch's `F.mse_loss(x, c[y])`), which weakens the
+    pull on the features by 2 / D; the recipes say which reading they use (docs/architectures.md).
 
     Args:
         num_classes: number of classes |N|.
         loss_weight: lambda in L_softmax + lambda L (LBAN-IL eq. 5).
         alpha: center learning rate.
         centers_initializer: initial centers (num_classes, feature_dim).
+        feature_reduction: "half_sum" (1/2 ||x - c||^2, the papers' equation) or "mean" (the mean
+            squared difference over the feature dimensions).
 
     Example:
 
@@ -49,12 +55,17 @@ class CenterLoss(keras.layers.Layer):
         features = CenterLoss(num_classes=7)([features, labels])   # adds loss_weight * L_C to the model's losses
     """
 
-    def __init__(self, num_classes, loss_weight=1.0, alpha=0.5, centers_initializer="random_normal", **kwargs):
+    def __init__(self, num_classes, loss_weight=1.0, alpha=0.5, centers_initializer="random_normal",
+                 feature_reduction="half_sum", **kwargs):
         super().__init__(**kwargs)
         if int(num_classes) < 2:
             raise ValueError(f"{type(self).__name__}: num_classes must be >= 2, got {num_classes!r}")
         if not 0.0 <= float(alpha) <= 1.0:
             raise ValueError(f"{type(self).__name__}: alpha must be in [0, 1], got {alpha!r}")
+        if feature_reduction not in FEATURE_REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: feature_reduction must be one of {', '.join(FEATURE_REDUCTIONS)}, "
+                             f"got {feature_reduction!r}")
+        self.feature_reduction = feature_reduction
         self.num_classes = int(num_classes)
         self.loss_weight = float(loss_weight)
         self.alpha = float(alpha)
@@ -77,7 +88,10 @@ class CenterLoss(keras.layers.Layer):
     def loss_value(self, features, labels, centers):
         """L for one mini-batch (before `loss_weight`)."""
         assigned = ops.take(centers, labels, axis=0)
-        return 0.5 * ops.mean(ops.sum(ops.square(features - assigned), axis=-1))
+        squared = ops.square(features - assigned)
+        if self.feature_reduction == "mean":
+            return ops.mean(squared)
+        return 0.5 * ops.mean(ops.sum(squared, axis=-1))
 
     def center_delta(self, features, labels, centers):
         """delta_c (num_classes, D): the step that c <- c - alpha * delta_c takes."""
@@ -111,6 +125,7 @@ class CenterLoss(keras.layers.Layer):
             "loss_weight": self.loss_weight,
             "alpha": self.alpha,
             "centers_initializer": keras.initializers.serialize(self.centers_initializer),
+            "feature_reduction": self.feature_reduction,
         }
 
 

@@ -72,7 +72,7 @@ def make_training_model(model, loss, num_classes=7, scale=30.0, margin=None, los
             does by default) or "final" (only the main head and the fused output; auxiliary heads
             are unweighted).
         label_smoothing: softmax only: ε of `LabelSmoothingCrossentropy` (0: plain cross-entropy).
-        **center_options: alpha, lambda1, lambda2 of the center-type losses.
+        **center_options: alpha, lambda1, lambda2, feature_reduction of the center-type losses.
     """
     if loss not in LOSS_NAMES:
         raise ValueError(f"Unknown loss {loss!r}; available: {', '.join(LOSS_NAMES)}")

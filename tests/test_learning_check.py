@@ -1,0 +1,76 @@
+"""Issue 15's learning check (experiments/learning_check.py): it reads the first N epochs of each
+model's run, refuses a run trained with another recipe, and says pass or fail by accuracy and
+collapse. Training itself is covered by tests/test_training.py."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from fer_keras.recipes import load_recipe
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def check(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "experiments"))  # it imports probe.py beside it
+    spec = importlib.util.spec_from_file_location("learning_check", ROOT / "experiments" / "learning_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fake_run(runs, model, accuracies, shares, recipe=None, time_limit=140):
+    """runs/<model>_fer2013 as training leaves it: config.yaml, log.csv, metrics.json."""
+    run = runs / f"{model}_fer2013"
+    run.mkdir(parents=True)
+    recipe = recipe or load_recipe(model, "fer2013", [f"training.time_limit_minutes={time_limit}"])
+    run.joinpath("config.yaml").write_text(yaml.safe_dump({"recipe": recipe, "data": None, "keras_backend": "tensorflow"}))
+    n = len(accuracies)
+    pd.DataFrame({"epoch": range(n), "probabilities_accuracy": np.linspace(0.2, 0.6, n),
+                  "val_probabilities_accuracy": accuracies, "diag_most_predicted_share": shares}).to_csv(run / "log.csv", index=False)
+    run.joinpath("metrics.json").write_text(json.dumps({"epochs_done": n, "train_seconds_total": 200.0 * n,
+                                                        "precision": "float32", "macro_f1": 0.4}))
+    return run
+
+
+def test_reads_only_the_first_epochs_and_passes_on_accuracy_and_spread(check, tmp_path):
+    accuracies = [0.2, 0.3, 0.47, 0.44] + [0.9]  # the 5th epoch is past the check's 4
+    _fake_run(tmp_path, "amdcnn", accuracies, [0.99, 0.5, 0.4, 0.3, 0.3])
+    _fake_run(tmp_path, "lban", [0.25, 0.25, 0.25, 0.25], [0.99, 0.99, 0.99, 0.99])
+    out = tmp_path / "learning_check.json"
+    result = check.main(["--read-only", "--runs", str(tmp_path), "--epochs", "4", "--models", "amdcnn", "lban",
+                         "--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    amdcnn, lban = result["models"]["amdcnn"], result["models"]["lban"]
+    assert (amdcnn["publictest_accuracy"], amdcnn["best_epoch"], amdcnn["most_predicted_share"]) == (0.47, 3, 0.4)
+    assert amdcnn["publictest_accuracy_by_epoch"] == [0.2, 0.3, 0.47, 0.44]
+    assert amdcnn["epochs"] == 4 and amdcnn["passes"] and "time_limit_minutes" not in amdcnn["recipe"]["training"]
+    assert amdcnn["seconds_per_epoch"] == 200.0 and "macro_f1" not in amdcnn  # the run went past the check
+    assert lban["publictest_accuracy"] == 0.25 and not lban["passes"]
+
+
+def test_a_run_short_of_the_epochs_does_not_pass_yet(check, tmp_path):
+    _fake_run(tmp_path, "mrcar", [0.3, 0.5], [0.4, 0.3])
+    result = check.main(["--read-only", "--runs", str(tmp_path), "--epochs", "4", "--models", "mrcar",
+                         "--out", str(tmp_path / "lc.json")])
+    assert result["models"]["mrcar"]["epochs"] == 2 and not result["models"]["mrcar"]["passes"]
+
+
+def test_a_run_with_another_recipe_is_refused_before_training(check, tmp_path):
+    recipe = load_recipe("amdcnn", "fer2013", ["loss.aux_weight=1.0"])
+    _fake_run(tmp_path, "amdcnn", [0.3], [0.4], recipe=recipe)
+    with pytest.raises(SystemExit, match="loss.aux_weight"):
+        check.check_model("amdcnn", None, 4, tmp_path)
+
+
+def test_a_run_with_the_epochs_is_read_not_trained(check, tmp_path, monkeypatch):
+    _fake_run(tmp_path, "amdcnn", [0.3] * 5, [0.4] * 5, time_limit=30)  # another chunk length is the same recipe
+    monkeypatch.setitem(sys.modules, "fer_keras.training", None)  # importing train would fail
+    assert check.check_model("amdcnn", None, 4, tmp_path) == tmp_path / "amdcnn_fer2013"
