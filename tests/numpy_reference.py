@@ -149,14 +149,14 @@ def center_loss_value(x, y, c, feature_reduction="half_sum"):
     return 0.5 * np.mean([np.sum((x[i] - c[y[i]]) ** 2) for i in range(len(y))])
 
 
-def island_loss_value(x, y, c, lambda1):
+def island_loss_value(x, y, c, lambda1, feature_reduction="half_sum"):
     n = len(c)
     total = 0.0
     for j in range(n):
         for k in range(n):
             if j != k:
                 total += c[j] @ c[k] / (np.linalg.norm(c[j]) * np.linalg.norm(c[k])) + 1.0
-    return center_loss_value(x, y, c) + lambda1 * total
+    return center_loss_value(x, y, c, feature_reduction) + lambda1 * total
 
 
 def islets_penalty(c):
@@ -164,8 +164,8 @@ def islets_penalty(c):
     return math.exp(-0.5 * sum(np.linalg.norm(c[j] - c[k]) for j in range(n) for k in range(n) if j != k))
 
 
-def islets_loss_value(x, y, c, lambda1, lambda2):
-    return island_loss_value(x, y, c, lambda1) + lambda2 * islets_penalty(c)
+def islets_loss_value(x, y, c, lambda1, lambda2, feature_reduction="half_sum"):
+    return island_loss_value(x, y, c, lambda1, feature_reduction) + lambda2 * islets_penalty(c)
 
 
 def center_delta(x, y, c, lambda1=None, lambda2=None):

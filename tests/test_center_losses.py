@@ -26,7 +26,7 @@ def reference_value(kind, x, y, c):
         return ref.center_loss_value(x, y, c)
     if kind == "island":
         return ref.island_loss_value(x, y, c, 0.3)
-    return ref.islets_loss_value(x, y, c, 0.2, 0.9)
+    return ref.islets_loss_value(x, y, c, 0.2, 0.9, feature_reduction="mean")  # IsletsLoss's default
 
 
 def reference_delta(kind, x, y, c):
@@ -63,7 +63,7 @@ def test_feature_mean_reading_averages_over_the_feature_dimensions(kind, batch):
     are unchanged."""
     x, y, c = batch
     labels = ops.convert_to_tensor(y, "int32")
-    mean, half_sum = make(kind, feature_reduction="mean"), make(kind)
+    mean, half_sum = make(kind, feature_reduction="mean"), make(kind, feature_reduction="half_sum")
     difference = float(ops.convert_to_numpy(mean.loss_value(x, labels, c) - half_sum.loss_value(x, labels, c)))
     expected = ref.center_loss_value(x, y, c, "mean") - ref.center_loss_value(x, y, c)
     assert difference == pytest.approx(expected, rel=1e-4)

@@ -181,7 +181,9 @@ class IsletsLoss(IslandLoss):
     L_p = exp(-1/2 sum_{j != k} ||c_j - c_k||_2) (eq. 1) penalises centers that lie close together;
     eq. 4 adds to the island-loss center step the term
     -lambda2 / (2 |N|) sum_{k != j} (c_j - c_k) / ||c_j - c_k|| * L_p, pushing centers apart.
-    Defaults are the paper's FER values: lambda = 0.6, lambda1 = 0.2, lambda2 = 0.9.
+    Defaults are the paper's FER values: lambda = 0.6, lambda1 = 0.2, lambda2 = 0.9, with the centre
+    term averaged over the features (`feature_reduction="mean"`): with lambda = 0.6 the half sum
+    shrinks the features until the classifier sees nothing (docs/architectures.md, "Collapse").
 
     Args:
         lambda2: weight of the penalty term L_p.
@@ -193,8 +195,9 @@ class IsletsLoss(IslandLoss):
         features = IsletsLoss(num_classes=7)([features, labels])   # LBAN-IL's lambda, lambda1, lambda2
     """
 
-    def __init__(self, num_classes, loss_weight=0.6, alpha=0.5, lambda1=0.2, lambda2=0.9, **kwargs):
-        super().__init__(num_classes, loss_weight=loss_weight, alpha=alpha, lambda1=lambda1, **kwargs)
+    def __init__(self, num_classes, loss_weight=0.6, alpha=0.5, lambda1=0.2, lambda2=0.9, feature_reduction="mean", **kwargs):
+        super().__init__(num_classes, loss_weight=loss_weight, alpha=alpha, lambda1=lambda1,
+                         feature_reduction=feature_reduction, **kwargs)
         self.lambda2 = float(lambda2)
 
     def _pairwise(self, centers):
