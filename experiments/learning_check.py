@@ -90,8 +90,8 @@ def summary(run, epochs, pass_accuracy):
     accuracy = float(row[monitor])
     share = float(row["diag_most_predicted_share"]) if "diag_most_predicted_share" in log else None
     metrics = json.loads((run / "metrics.json").read_text()) if (run / "metrics.json").is_file() else {}
-    seconds = metrics.get("train_seconds_total")
     done = metrics.get("epochs_done")
+    speed, train_size = metrics.get("train_images_per_second"), (metrics.get("samples") or {}).get("train")
     entry = {
         "run": str(run.relative_to(ROOT) if run.is_relative_to(ROOT) else run),
         "recipe": comparable(saved["recipe"]),
@@ -102,7 +102,7 @@ def summary(run, epochs, pass_accuracy):
         "at_best_epoch": _rounded(row),
         "last_epoch": _rounded(last),
         "publictest_accuracy_by_epoch": [round(float(v), 4) for v in log[monitor]],
-        "seconds_per_epoch": round(seconds / done, 1) if seconds and done else None,
+        "seconds_per_epoch": round(train_size / speed, 1) if speed and train_size else None,  # its last chunk's
         "precision": metrics.get("precision"),
         "keras_backend": saved.get("keras_backend"),
         "hardware": metrics.get("hardware"),

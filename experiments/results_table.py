@@ -125,6 +125,12 @@ def baseline_rows():
     return rows
 
 
+def _markdown(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def table():
     papers = yaml.safe_load((RESULTS / "papers.yaml").read_text())
     header = ["Model", "Paper FER2013 (%)", "Ours, PublicTest (%) (vs paper)", "Macro F1", "Epochs", "Train time",
@@ -134,9 +140,7 @@ def table():
         if (RESULTS / run_name / "metrics.json").is_file():
             rows.append(model_row(_run_model(RESULTS / run_name)["name"], None, run_name, label))
     rows += ensemble_row() + baseline_rows()
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+    return _markdown(header, rows)
 
 
 def learning_check_table():
@@ -160,9 +164,7 @@ def learning_check_table():
                      f"{entry['epochs']} of {epochs}", f"{entry['seconds_per_epoch']:.0f}" if entry["seconds_per_epoch"] else "–",
                      f"{entry['precision']}, {entry['keras_backend']}",
                      ("yes" if entry["passes"] else "**no**") if done else "not yet"])
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+    return _markdown(header, rows)
 
 
 def _replace_block(text, begin, end, body):

@@ -35,8 +35,8 @@ def _fake_run(runs, model, accuracies, shares, recipe=None, time_limit=140):
     n = len(accuracies)
     pd.DataFrame({"epoch": range(n), "probabilities_accuracy": np.linspace(0.2, 0.6, n),
                   "val_probabilities_accuracy": accuracies, "diag_most_predicted_share": shares}).to_csv(run / "log.csv", index=False)
-    run.joinpath("metrics.json").write_text(json.dumps({"epochs_done": n, "train_seconds_total": 200.0 * n,
-                                                        "precision": "float32", "macro_f1": 0.4}))
+    run.joinpath("metrics.json").write_text(json.dumps({"epochs_done": n, "train_images_per_second": 100.0,
+                                                        "samples": {"train": 20000}, "precision": "float32", "macro_f1": 0.4}))
     return run
 
 
