@@ -24,7 +24,8 @@ def test_every_recipe_loads_and_names_its_paper_values():
     assert (amdcnn["optimizer"], amdcnn["pipeline"]["batch_size"], amdcnn["training"]["epochs"]) == (
         {"name": "adam", "learning_rate": 1e-4}, 32, 300)
     assert amdcnn["training"]["early_stopping_patience"] == 50 and amdcnn["pipeline"]["sample_weights"]
-    assert lban["loss"] == {"name": "islets", "loss_weight": 0.6, "lambda1": 0.2, "lambda2": 0.9, "alpha": 0.5}
+    assert lban["loss"] == {"name": "islets", "loss_weight": 0.6, "lambda1": 0.2, "lambda2": 0.9, "alpha": 0.5,
+                            "feature_reduction": "mean"}
     assert load_recipe("mifad_net")["optimizer"] == {"name": "adam", "learning_rate": 1e-3}
 
 
