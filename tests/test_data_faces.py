@@ -131,8 +131,12 @@ def test_mtcnn_on_real_rows_then_the_cache_is_reused_and_invalidated(tmp_path, m
     subset.labels = subset.labels[:5]
     assert not landmarks_for_record(subset).from_cache and calls == [5]
     stat = source.stat()
-    source.write_text(source.read_text())  # same content, new modification time
+    source.write_text(source.read_text())  # same content, new modification time (a re-copied dataset)
     os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    copied = landmarks_for_record(load_dataset("fer2013", source, cache=False))
+    assert copied.from_cache and copied.cache_file == marks.cache_file and calls == [5]
+    lines = source.read_text().splitlines()
+    source.write_text("\n".join([lines[0], lines[2], lines[1], *lines[3:]]) + "\n")  # new content: two rows swapped
     changed = landmarks_for_record(load_dataset("fer2013", source, cache=False))
     assert not changed.from_cache and changed.cache_file != marks.cache_file and calls == [5, ROWS]
 

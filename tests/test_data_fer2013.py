@@ -97,6 +97,18 @@ def test_cache_is_reused_and_invalidated(tmp_path, rows, rng):
     assert len(load_dataset("fer2013", path)) == 4
 
 
+def test_cache_survives_the_source_being_touched_or_copied(tmp_path, rows, monkeypatch):
+    """The key is the source's bytes, not its modification time: a dataset re-copied each session
+    (a new mtime) reuses its cache instead of adding another one."""
+    path = write_csv(tmp_path / "fer2013.csv", rows)
+    load_dataset("fer2013", path)
+    (cache,) = tmp_path.glob(".fer2013.csv.*.npz")
+    os.utime(cache, ns=(1, 1))
+    os.utime(path, ns=(10**18, 10**18))  # touched
+    load_dataset("fer2013", path)
+    assert list(tmp_path.glob(".fer2013.csv.*.npz")) == [cache] and cache.stat().st_mtime_ns == 1
+
+
 def test_read_only_folder_caches_elsewhere(tmp_path, rows, monkeypatch):
     folder = tmp_path / "shared"
     folder.mkdir()

@@ -2,8 +2,8 @@
 
 Parsing is vectorised (pandas for the columns, one NumPy parse of all pixels) and the result is
 cached as a `.npz` beside the source (or, when that folder is read-only, under
-$FER_KERAS_CACHE or ~/.cache/fer_keras), keyed by the source's path, size and modification time,
-so a second load reads arrays only.
+$FER_KERAS_CACHE or ~/.cache/fer_keras), keyed by a digest of the source's bytes, so a second
+load reads arrays only, also after the file was copied or touched.
 
 Every row is checked: a label outside 0..6, a Usage other than Training / PublicTest /
 PrivateTest, a pixel field that is not 2304 integers in 0..255 raise `DatasetError` naming the
@@ -31,9 +31,27 @@ COLUMNS = ("emotion", "pixels", "Usage")
 CACHE_VERSION = 1
 
 
+_DIGESTS = {}
+
+
+def file_digest(path):
+    """The first 16 hex digits of the SHA-256 of a file's bytes (memoised per path, size and
+    modification time in this process): a cache key that survives the file being copied, touched
+    or re-mounted, so a dataset re-copied each session keeps its caches (~0.2 s for FER2013)."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    memo = (str(path), stat.st_size, stat.st_mtime_ns)
+    if memo not in _DIGESTS:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _DIGESTS[memo] = digest.hexdigest()[:16]
+    return _DIGESTS[memo]
+
+
 def _cache_path(source):
-    stat = source.stat()
-    key = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{CACHE_VERSION}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{file_digest(source)}|{source.stat().st_size}|{CACHE_VERSION}".encode()).hexdigest()[:16]
     name = f".{source.name}.{key}.npz"
     # Mode bits as well as access(): root may write into folders marked read-only (a shared,
     # read-only dataset folder must stay untouched).

@@ -43,17 +43,19 @@ def landmarks_cache_file(record, settings):
 
     With a source file or folder: beside it (or, where that folder is read-only, under
     $FER_KERAS_CACHE or ~/.cache/fer_keras; the placement rule of the FER2013 reader's cache), named
-    `.<source name>.landmarks.<key>.npz`, the key hashing the source's resolved path, size and
-    modification time, the record's name, split and length, a cheap digest of its images and the
-    settings. Without one: under the cache root, keyed by a digest of every image byte.
+    `.<source name>.landmarks.<key>.npz`, the key hashing the source (a file: a digest of its bytes,
+    so the cache survives a re-copied dataset; a folder: its resolved path, size and modification
+    time), the record's name, split and length, a cheap digest of its images and the settings.
+    Without one: under the cache root, keyed by a digest of every image byte.
     """
-    from fer_keras.data.fer2013 import _cache_path
+    from fer_keras.data.fer2013 import _cache_path, file_digest
 
     source = Path(record.source) if record.source else None
     settings_text = repr(sorted(settings.items()))
     if source is not None and source.exists():
         stat = source.stat()
-        parts = [str(source.resolve()), stat.st_size, stat.st_mtime_ns, record.name, record.split, len(record.images),
+        where = [file_digest(source)] if source.is_file() else [str(source.resolve()), stat.st_size, stat.st_mtime_ns]
+        parts = [*where, record.name, record.split, len(record.images),
                  _images_digest(record.images, full=False), settings_text, CACHE_VERSION]
         key = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
         return _cache_path(source).parent / f".{source.name}.landmarks.{key}.npz"
