@@ -108,6 +108,8 @@ def summary(run, epochs, pass_accuracy):
         "hardware": metrics.get("hardware"),
         "passes": bool(len(log) >= epochs and accuracy >= pass_accuracy and (share is None or share < 0.9)),
     }
+    resumed = run / "resumed.txt"
+    entry["trained_by"] = [saved.get("command"), *(resumed.read_text().splitlines() if resumed.is_file() else [])]
     if done == epochs:  # the run stopped at the check: its final evaluation is the kept epoch's
         entry["macro_f1"] = round(metrics["macro_f1"], 4)
     return entry
