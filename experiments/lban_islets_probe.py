@@ -26,13 +26,13 @@ PYTORCH_SGD = "optimizer={name: sgd, learning_rate: 0.001, momentum: 0.9, l2: 0.
 # The recipe as first read: the centre term as the papers' half sum, Keras' BN momentum (0.99).
 # The recipe now averages it over the features and uses BN momentum 0.9 (the last variant), so the
 # variants name their settings explicitly; "(the recipe)" in the first name is the first reading.
-FIRST_READING = ["loss.feature_reduction=half_sum", "training.bn_momentum=null"]
+HALF_SUM = "loss.feature_reduction=half_sum"
+FIRST_READING = [HALF_SUM, "training.bn_momentum=null"]
 VARIANTS = {
     "islets lambda 0.6 from the start, decoupled 5e-4, BN momentum 0.99 (the recipe)": FIRST_READING,
-    "lambda ramped in over 2 epochs, BN momentum 0.9": ["loss.feature_reduction=half_sum", "loss.warmup_epochs=2",
-                                                       "training.bn_momentum=0.9"],
-    "ramped lambda, BN momentum 0.9, PyTorch coupled L2 0.05": ["loss.feature_reduction=half_sum", "loss.warmup_epochs=2",
-                                                                "training.bn_momentum=0.9", PYTORCH_SGD],
+    "lambda ramped in over 2 epochs, BN momentum 0.9": [HALF_SUM, "loss.warmup_epochs=2", "training.bn_momentum=0.9"],
+    "ramped lambda, BN momentum 0.9, PyTorch coupled L2 0.05": [HALF_SUM, "loss.warmup_epochs=2", "training.bn_momentum=0.9",
+                                                                PYTORCH_SGD],
     "softmax only (lambda 0): the control": [*FIRST_READING, "loss.loss_weight=0.0"],
     "centre term averaged over the 128 features (PyTorch MSELoss)": ["training.bn_momentum=null"],
     "centre term averaged over the features, BN momentum 0.9": [],

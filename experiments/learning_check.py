@@ -126,22 +126,29 @@ def _stop_at_epoch(epochs):
     return StopAtEpoch()
 
 
-def check_model(model, data, epochs, runs, time_limit_minutes=None):
-    """Read, resume or start `model`'s FER2013 run until it has `epochs` epochs; its run directory."""
+def require_current_recipe(run, model, data):
+    """Exit (naming what differs) when `run` was trained on other data or with another recipe than
+    experiments/<model>_fer2013.yaml as it is now; the current recipe."""
     from fer_keras.recipes import load_recipe
 
-    run = runs / f"{model}_fer2013"
     current = load_recipe(model, "fer2013")
-    resume = (run / "config.yaml").is_file()
-    if resume:
+    if (run / "config.yaml").is_file():
         saved = yaml.safe_load((run / "config.yaml").read_text())
-        if saved.get("data") and _resolved(saved["data"]) != _resolved(data):
+        if data is not None and saved.get("data") and _resolved(saved["data"]) != _resolved(data):
             raise SystemExit(f"learning check: {run} was trained on {saved['data']}, not --data {data}")
         differences = recipe_differences(comparable(saved["recipe"]), comparable(current))
         if differences:
             raise SystemExit(f"learning check: {run} was trained with another recipe than "
                              f"experiments/{model}_fer2013.yaml (differs in {', '.join(differences)}); "
                              f"check the current recipe in another folder with --runs")
+    return current
+
+
+def check_model(model, data, epochs, runs, time_limit_minutes=None):
+    """Read, resume or start `model`'s FER2013 run until it has `epochs` epochs; its run directory."""
+    run = runs / f"{model}_fer2013"
+    current = require_current_recipe(run, model, data)
+    resume = (run / "config.yaml").is_file()
     done = epochs_logged(run)
     if done >= epochs:
         print(f"learning check: {model}: reading the first {epochs} of {done} epochs of {run}", file=sys.stderr)
@@ -186,7 +193,9 @@ def main(argv=None):
     models = result.setdefault("models", {})
     for model in args.models:
         run = args.runs / f"{model}_fer2013"
-        if not args.read_only:
+        if args.read_only:
+            require_current_recipe(run, model, None)
+        else:
             check_model(model, args.data, args.epochs, args.runs, args.time_limit_minutes)
         if epochs_logged(run) == 0:
             print(f"learning check: {model}: no epochs in {run} yet", file=sys.stderr)

@@ -150,7 +150,8 @@ def learning_check_table():
         return "No learning check committed yet (`make learning-check`)."
     epochs = check["epochs"]
     header = ["Model", f"PublicTest (%), best of the first {epochs} epochs (single crop)", "Best epoch",
-              "Most-predicted share", "PublicTest (%) at the last epoch", "Epochs trained", "Seconds an epoch", "Precision, backend", "Passes (>= 45%, share < 0.9)"]
+              "Most-predicted share", "PublicTest (%) at the last epoch", "Epochs trained", "Seconds an epoch",
+              "Precision, backend", "Passes (>= 45%, share < 0.9)"]
     rows = []
     for model, name in NAMES.items():
         entry = check["models"].get(model)
@@ -159,9 +160,12 @@ def learning_check_table():
             continue
         share = entry["most_predicted_share"]
         done = entry["epochs"] >= epochs
-        rows.append([name, f"**{_percent(entry['publictest_accuracy'])}**" if done else _percent(entry["publictest_accuracy"]),
+        accuracy = _percent(entry["publictest_accuracy"])
+        seconds = entry["seconds_per_epoch"]
+        rows.append([name, f"**{accuracy}**" if done else accuracy,
                      str(entry["best_epoch"]), "–" if share is None else f"{share:.2f}",
-                     _percent(entry["publictest_accuracy_by_epoch"][-1]), f"{entry['epochs']} of {epochs}", f"{entry['seconds_per_epoch']:.0f}" if entry["seconds_per_epoch"] else "–",
+                     _percent(entry["publictest_accuracy_by_epoch"][-1]), f"{entry['epochs']} of {epochs}",
+                     f"{seconds:.0f}" if seconds else "–",
                      f"{entry['precision'] or '–'}, {entry['keras_backend']}",
                      ("yes" if entry["passes"] else "**no**") if done else "not yet"])
     return _markdown(header, rows)

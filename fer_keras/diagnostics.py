@@ -11,8 +11,10 @@ to the epoch's logs (so log.csv, TensorBoard and the History get them):
                                 output; near 0 means the cosines have collapsed to one value
     diag_<output>_target_cosine mean cosine to the true class
     diag_feature_norm           mean L2 norm of the "features" output (centre-type losses)
-    diag_center_term            1/2 mean ||x_i - c_{y_i}||^2 against the loss layer's centres
-                                (the centre part of a center / island / islets loss, before lambda)
+    diag_center_term            1/2 mean ||x_i - c_{y_i}||^2 against the loss layer's centres: the
+                                centre part of a center / island / islets loss before lambda, in
+                                the papers' half-sum form whatever the loss's feature_reduction,
+                                so runs stay comparable (with "mean" the loss's term is 2 / D of it)
 
 and warns once, in words, when after `warn_after` epochs a run still gives at least
 `majority_share` of the faces one class, or a head's cosines spread less than `min_spread`.

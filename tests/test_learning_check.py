@@ -68,6 +68,9 @@ def test_a_run_with_another_recipe_is_refused_before_training(check, tmp_path):
     _fake_run(tmp_path, "amdcnn", [0.3], [0.4], recipe=recipe)
     with pytest.raises(SystemExit, match="loss.aux_weight"):
         check.check_model("amdcnn", None, 4, tmp_path)
+    with pytest.raises(SystemExit, match="loss.aux_weight"):  # summarising it is refused too
+        check.main(["--read-only", "--runs", str(tmp_path), "--epochs", "1", "--models", "amdcnn",
+                    "--out", str(tmp_path / "lc.json")])
 
 
 def test_a_run_with_the_epochs_is_read_not_trained(check, tmp_path, monkeypatch):

@@ -51,7 +51,7 @@ def file_digest(path):
 
 
 def _cache_path(source):
-    key = hashlib.sha256(f"{file_digest(source)}|{source.stat().st_size}|{CACHE_VERSION}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{file_digest(source)}|{CACHE_VERSION}".encode()).hexdigest()[:16]
     name = f".{source.name}.{key}.npz"
     # Mode bits as well as access(): root may write into folders marked read-only (a shared,
     # read-only dataset folder must stay untouched).
