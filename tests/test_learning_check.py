@@ -1,6 +1,7 @@
 """Issue 15's learning check (experiments/learning_check.py): it reads the first N epochs of each
-model's run, refuses a run trained with another recipe, and says pass or fail by accuracy and
-collapse. Training itself is covered by tests/test_training.py."""
+model's run, refuses a run trained with another recipe, says pass or fail by accuracy and collapse
+after any loss warm-up, and stops training at the first passing epoch. Training itself is covered
+by tests/test_training.py."""
 
 import importlib.util
 import json
@@ -56,11 +57,40 @@ def test_reads_only_the_first_epochs_and_passes_on_accuracy_and_spread(check, tm
     assert lban["publictest_accuracy"] == 0.25 and not lban["passes"]
 
 
-def test_a_run_short_of_the_epochs_does_not_pass_yet(check, tmp_path):
-    _fake_run(tmp_path, "mrcar", [0.3, 0.5], [0.4, 0.3])
-    result = check.main(["--read-only", "--runs", str(tmp_path), "--epochs", "4", "--models", "mrcar",
+def test_a_run_short_of_the_epochs_passes_at_its_first_passing_epoch_or_not_yet(check, tmp_path):
+    _fake_run(tmp_path, "mrcar", [0.3, 0.5, 0.2], [0.4, 0.3, 0.95])
+    _fake_run(tmp_path, "amdcnn", [0.3, 0.44], [0.4, 0.3])
+    result = check.main(["--read-only", "--runs", str(tmp_path), "--epochs", "4", "--models", "mrcar", "amdcnn",
                          "--out", str(tmp_path / "lc.json")])
-    assert result["models"]["mrcar"]["epochs"] == 2 and not result["models"]["mrcar"]["passes"]
+    mrcar, amdcnn = result["models"]["mrcar"], result["models"]["amdcnn"]
+    assert mrcar["passes"] and mrcar["passed_at_epoch"] == 2  # a later collapse cannot undo a pass
+    assert amdcnn["epochs"] == 2 and not amdcnn["passes"] and amdcnn["passed_at_epoch"] is None
+
+
+def test_no_verdict_before_the_loss_warmup_ends(check, tmp_path):
+    recipe = load_recipe("mifad_net", "fer2013")
+    warmup = recipe["loss"]["warmup_epochs"]
+    accuracies = [0.5] * warmup + [0.4, 0.46]
+    _fake_run(tmp_path, "mifad_net", accuracies, [0.3] * len(accuracies))
+    entry = check.main(["--read-only", "--runs", str(tmp_path), "--epochs", "20", "--models", "mifad_net",
+                        "--out", str(tmp_path / "lc.json")])["models"]["mifad_net"]
+    assert entry["passed_at_epoch"] == warmup + 2 and entry["publictest_accuracy"] == 0.5
+
+
+def test_the_stop_callback_stops_at_the_first_passing_epoch_unless_full(check):
+    class Model:
+        stop_training = False
+
+    def stops(callback, epoch, accuracy, share):
+        callback.set_model(Model())
+        callback.on_epoch_end(epoch, {"val_probabilities_accuracy": accuracy, "diag_most_predicted_share": share})
+        return callback.model.stop_training
+
+    early, full = check._stop_check(20, warmup=2, pass_accuracy=0.45), check._stop_check(20)
+    assert not stops(early, 1, 0.6, 0.3)  # epoch 2: still in the warm-up
+    assert not stops(early, 2, 0.6, 0.95) and not stops(early, 2, 0.44, 0.3)
+    assert stops(early, 2, 0.45, 0.3)
+    assert not stops(full, 2, 0.9, 0.3) and stops(full, 19, 0.2, 0.3)
 
 
 def test_a_run_with_another_recipe_is_refused_before_training(check, tmp_path):
@@ -75,5 +105,9 @@ def test_a_run_with_another_recipe_is_refused_before_training(check, tmp_path):
 
 def test_a_run_with_the_epochs_is_read_not_trained(check, tmp_path, monkeypatch):
     _fake_run(tmp_path, "amdcnn", [0.3] * 5, [0.4] * 5, time_limit=30)  # another chunk length is the same recipe
+    _fake_run(tmp_path, "mrcar", [0.3, 0.5], [0.4, 0.3])  # short of the epochs, but passed
     monkeypatch.setitem(sys.modules, "fer_keras.training", None)  # importing train would fail
     assert check.check_model("amdcnn", None, 4, tmp_path) == tmp_path / "amdcnn_fer2013"
+    assert check.check_model("mrcar", None, 4, tmp_path) == tmp_path / "mrcar_fer2013"
+    with pytest.raises(ImportError):  # --full trains on
+        check.check_model("mrcar", None, 4, tmp_path, full=True)
