@@ -71,8 +71,9 @@ def run_variant(recipe_name, overrides, csv, epochs, run, extra=()):
     }
 
 
-def main(recipe_name, variants, description, out_name, defaults=(4000, 1000, 4), argv=None):
-    """Parse the probe's command line, run every variant at the same budget, write the JSON."""
+def main(recipe_name, variants, description, out_name, defaults=(4000, 1000, 4), argv=None, command=None):
+    """Parse the probe's command line, run every variant at the same budget, write the JSON (`command`:
+    the command line recorded in it, when not `python experiments/<out_name>.py` and its arguments)."""
     train_rows, val_rows, epochs = defaults
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", type=Path, default=DEFAULT_CSV)
@@ -113,9 +114,10 @@ def main(recipe_name, variants, description, out_name, defaults=(4000, 1000, 4),
         "source": str(args.data),
         "seed": args.seed,
         "variants": results,
-        "machine": (f"{platform.machine()}, {os.cpu_count()} CPU cores, {'GPU, ' if gpu_available() else ''}float32, "
+        "machine": (f"{platform.machine()}, {os.cpu_count()} CPU cores, {'GPU, ' if gpu_available() else ''}"
+                    f"float32 unless a variant sets training.mixed_precision, "
                     f"{keras.backend.backend()} backend, {'no XLA' if _jit() == 'false' else 'jit'}"),
-        "command": " ".join([f"python experiments/{out_name}.py"] + sys.argv[1:]),
+        "command": command or " ".join([f"python experiments/{out_name}.py"] + sys.argv[1:]),
         "date": date.today().isoformat(),
     }
     from fer_keras.evaluation import write_json
