@@ -1,15 +1,15 @@
 """The learning check: does every model learn on real FER2013 with its recipe (and its documented
 fixes)? The experiment future recipe changes must not regress (issue 15).
 
-The check is the first --epochs epochs (default 20) of each model's own FER2013 run,
+The check is at most the first --epochs epochs (default 20) of each model's own FER2013 run,
 runs/<model>_fer2013 (where `make train MODEL=<model>` writes): none of the four recipes' learning
 rates depends on the total number of epochs, so those epochs are the same training whether the run
 stops there or goes on to the paper's length, and no CPU hour is spent twice. For each model:
 
-  * a run there that already has the epochs is read, not retrained;
-  * a shorter one is resumed and stopped once it has them (it can be continued later with
-    `fer-keras train --resume runs/<model>_fer2013`);
-  * a missing one is started with the recipe as it is now, and stopped at the epochs.
+  * a run there that already has the epochs, or an epoch that passes, is read, not retrained;
+  * a shorter one is resumed and stopped at its first passing epoch or at the budget (it can be
+    continued later with `fer-keras train --resume runs/<model>_fer2013`);
+  * a missing one is started with the recipe as it is now, and stopped the same way.
 
 A run trained with another recipe than the current one (other than its time limit) is refused:
 pass --runs with another folder to check the current recipe from scratch.
