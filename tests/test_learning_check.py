@@ -58,12 +58,12 @@ def test_reads_only_the_first_epochs_and_passes_on_accuracy_and_spread(check, tm
 
 
 def test_a_run_short_of_the_epochs_passes_at_its_first_passing_epoch_or_not_yet(check, tmp_path):
-    _fake_run(tmp_path, "mrcar", [0.3, 0.5, 0.2], [0.4, 0.3, 0.95])
+    _fake_run(tmp_path, "lban", [0.3, 0.5, 0.2], [0.4, 0.3, 0.95])  # recipes without a loss warm-up
     _fake_run(tmp_path, "amdcnn", [0.3, 0.44], [0.4, 0.3])
-    result = check.main(["--read-only", "--runs", str(tmp_path), "--epochs", "4", "--models", "mrcar", "amdcnn",
+    result = check.main(["--read-only", "--runs", str(tmp_path), "--epochs", "4", "--models", "lban", "amdcnn",
                          "--out", str(tmp_path / "lc.json")])
-    mrcar, amdcnn = result["models"]["mrcar"], result["models"]["amdcnn"]
-    assert mrcar["passes"] and mrcar["passed_at_epoch"] == 2  # a later collapse cannot undo a pass
+    lban, amdcnn = result["models"]["lban"], result["models"]["amdcnn"]
+    assert lban["passes"] and lban["passed_at_epoch"] == 2  # a later collapse cannot undo a pass
     assert amdcnn["epochs"] == 2 and not amdcnn["passes"] and amdcnn["passed_at_epoch"] is None
 
 
@@ -105,9 +105,9 @@ def test_a_run_with_another_recipe_is_refused_before_training(check, tmp_path):
 
 def test_a_run_with_the_epochs_is_read_not_trained(check, tmp_path, monkeypatch):
     _fake_run(tmp_path, "amdcnn", [0.3] * 5, [0.4] * 5, time_limit=30)  # another chunk length is the same recipe
-    _fake_run(tmp_path, "mrcar", [0.3, 0.5], [0.4, 0.3])  # short of the epochs, but passed
+    _fake_run(tmp_path, "lban", [0.3, 0.5], [0.4, 0.3])  # short of the epochs, but passed
     monkeypatch.setitem(sys.modules, "fer_keras.training", None)  # importing train would fail
     assert check.check_model("amdcnn", None, 4, tmp_path) == tmp_path / "amdcnn_fer2013"
-    assert check.check_model("mrcar", None, 4, tmp_path) == tmp_path / "mrcar_fer2013"
+    assert check.check_model("lban", None, 4, tmp_path) == tmp_path / "lban_fer2013"
     with pytest.raises(ImportError):  # --full trains on
-        check.check_model("mrcar", None, 4, tmp_path, full=True)
+        check.check_model("lban", None, 4, tmp_path, full=True)
