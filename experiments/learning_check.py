@@ -78,8 +78,9 @@ def _resolved(path):
     return (path if path.is_absolute() else ROOT / path).resolve()
 
 
-def epochs_logged(run):
-    return len(pd.read_csv(run / "log.csv")) if (run / "log.csv").is_file() else 0
+def run_log(run):
+    """The run's log.csv rows (none when it has not finished an epoch)."""
+    return pd.read_csv(run / "log.csv") if (run / "log.csv").is_file() else pd.DataFrame()
 
 
 def _rounded(row):
@@ -91,8 +92,11 @@ def warmup_epochs(recipe):
     return int((recipe.get("loss") or {}).get("warmup_epochs") or 0)
 
 
-def _monitor(log):
-    return "val_probabilities_accuracy" if "val_probabilities_accuracy" in log else "val_accuracy"
+MONITORS = ("val_probabilities_accuracy", "val_accuracy")  # the fused output's PublicTest accuracy, or the only one
+
+
+def _monitor(columns):
+    return next((name for name in MONITORS if name in columns), MONITORS[-1])
 
 
 def passes_epoch(accuracy, share, epoch, warmup, pass_accuracy):
@@ -114,7 +118,7 @@ def passed_at(log, warmup, pass_accuracy):
 def summary(run, epochs, pass_accuracy):
     """One model's entry from the first `epochs` rows of its run's log.csv."""
     saved = yaml.safe_load((run / "config.yaml").read_text())
-    log = pd.read_csv(run / "log.csv").iloc[:epochs].reset_index(drop=True)
+    log = run_log(run).iloc[:epochs].reset_index(drop=True)
     monitor = _monitor(log)
     passed = passed_at(log, warmup_epochs(saved["recipe"]), pass_accuracy)
     best = int(log[monitor].idxmax())
@@ -156,7 +160,7 @@ def _stop_check(epochs, warmup=0, pass_accuracy=None):
     class StopCheck(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
-            accuracy = logs.get("val_probabilities_accuracy", logs.get("val_accuracy"))
+            accuracy = logs.get(_monitor(logs))
             passed = pass_accuracy is not None and accuracy is not None and passes_epoch(
                 float(accuracy), logs.get("diag_most_predicted_share"), epoch + 1, warmup, pass_accuracy)
             if passed or epoch + 1 >= epochs:
@@ -189,8 +193,9 @@ def check_model(model, data, epochs, runs, time_limit_minutes=None, pass_accurac
     run = runs / f"{model}_fer2013"
     current = require_current_recipe(run, model, data)
     resume = (run / "config.yaml").is_file()
-    done, warmup = epochs_logged(run), warmup_epochs(current)
-    passed = None if full or not done else passed_at(pd.read_csv(run / "log.csv").iloc[:epochs], warmup, pass_accuracy)
+    log = run_log(run)
+    done, warmup = len(log), warmup_epochs(current)
+    passed = None if full or not done else passed_at(log.iloc[:epochs], warmup, pass_accuracy)
     if done >= epochs or passed:
         print(f"learning check: {model}: reading the first {min(done, epochs)} of {done} epochs of {run}",
               file=sys.stderr)
@@ -242,7 +247,7 @@ def main(argv=None):
             require_current_recipe(run, model, None)
         else:
             check_model(model, args.data, args.epochs, args.runs, args.time_limit_minutes, args.pass_accuracy, args.full)
-        if epochs_logged(run) == 0:
+        if run_log(run).empty:
             print(f"learning check: {model}: no epochs in {run} yet", file=sys.stderr)
             continue
         models[model] = summary(run, args.epochs, args.pass_accuracy)
