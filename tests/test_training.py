@@ -85,7 +85,9 @@ def small_recipe(epochs, extra=()):
         "pipeline.input_size=[28, 28]", "pipeline.batch_size=16", "pipeline.augmentation={horizontal_flip: true}",
         "optimizer.learning_rate=0.003", f"training.epochs={epochs}",
         # the head weighting the first tests were written against (every loss weight 1, weights on all)
-        "loss.aux_weight=1.0", "loss.sample_weights_on=all", *extra,
+        "loss.aux_weight=1.0", "loss.sample_weights_on=all",
+        "training.mixed_precision=auto",  # float32 on CPU, whatever the recipe's CPU precision
+        *extra,
     ])
 
 
