@@ -19,7 +19,7 @@ SECTIONS = ("model", "data", "pipeline", "loss", "optimizer", "schedule", "train
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = (None, "epoch_step_decay", "cosine")
 TRAINING_KEYS = ("epochs", "early_stopping_patience", "seed", "mixed_precision", "jit_compile", "distribute",
-                 "time_limit_minutes", "collapse_warn_after", "bn_momentum")
+                 "time_limit_minutes", "collapse_warn_after", "bn_momentum", "initialization")
 DATA_KEYS = ("dataset", "train", "validation", "test", "options", "regions", "folds")
 
 

@@ -35,6 +35,7 @@ from fer_keras.data.pipeline import PipelineConfig, make_dataset, steps_per_epoc
 from fer_keras.data.faces.regions import region_inputs
 from fer_keras.data.splits import load_splits
 from fer_keras.errors import ArgumentError, FerKerasError, RecipeError
+from fer_keras.torch_defaults import set_bn_momentum, set_initialization
 
 MONITOR = "val_probabilities_accuracy"
 
@@ -81,20 +82,6 @@ def _stop_at_time_limit(minutes):
                 self.model.stop_training = True
 
     return StopAtTimeLimit()
-
-
-def set_bn_momentum(model, momentum):
-    """Set the moving-statistics momentum of every BatchNormalization layer in `model` (nested
-    layers too). Keras' default is 0.99; PyTorch's BatchNorm momentum=0.1 is Keras' 0.9, so a
-    paper trained in PyTorch tracks its statistics ten times faster: at Keras' 0.99 the inference
-    statistics lag far behind weights that Adam or a large SGD step move quickly early in training."""
-    import keras
-
-    if not 0.0 <= float(momentum) < 1.0:
-        raise RecipeError(f"training.bn_momentum must be in [0, 1), got {momentum!r}")
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = float(momentum)
 
 
 def _collapse_monitor(model, center_loss, record, config, inputs, warn_after):
@@ -405,6 +392,7 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
         with _recipe_section("model"):  # option checks stay ArgumentErrors; e.g. too small an input is the recipe's
             model = build_model(model_section["name"], input_shape=model_section["input_shape"],
                                 num_classes=len(train_record.class_names), **(model_section.get("options") or {}))
+        set_initialization(model, settings.get("initialization", "keras"), seed)
         if settings.get("bn_momentum") is not None:
             set_bn_momentum(model, settings["bn_momentum"])
         loss = dict(recipe["loss"])

@@ -63,24 +63,6 @@ def test_the_margin_ramps_in_during_fit_and_the_step_uses_it(rng):
     np.testing.assert_allclose(history.history["loss"], [arcface(0.0), arcface(0.25), arcface(0.5)], rtol=1e-3)
 
 
-def test_bn_momentum_reaches_every_nested_batch_norm_and_is_checked():
-    """training.bn_momentum: PyTorch's BatchNorm momentum 0.1 is Keras' 0.9 (LBAN-IL's reading)."""
-    import keras
-
-    from fer_keras.models import build_model
-    from fer_keras.recipes import load_recipe
-    from fer_keras.training import set_bn_momentum
-
-    model = build_model("lban", input_shape=(40, 40, 1))
-    set_bn_momentum(model, 0.9)
-    layers = [l for l in model._flatten_layers(include_self=False) if isinstance(l, keras.layers.BatchNormalization)]
-    nested = [l for l in layers if l not in model.layers]
-    assert nested and {l.momentum for l in layers} == {0.9}
-    with pytest.raises(ValueError, match=r"bn_momentum must be in \[0, 1\)"):
-        set_bn_momentum(model, 1.0)
-    assert load_recipe("lban", overrides=["training.bn_momentum=0.9"])["training"]["bn_momentum"] == 0.9
-
-
 @pytest.mark.parametrize("warmup_epochs, alpha", [(0, 0.0), (2, 0.0), (1.5, 0.05)])
 def test_cosine_schedule_warms_up_linearly_then_follows_half_a_cosine(warmup_epochs, alpha):
     """lr(t) = base * t / W for t < W, then base * (alpha + (1 - alpha) * (1 + cos(pi (t - W) / (T - W))) / 2)."""
