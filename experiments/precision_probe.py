@@ -22,8 +22,11 @@ VARIANTS = {
 }
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in ("amdcnn", "mrcar", "mifad_net", "lban"):
-        raise SystemExit("usage: python experiments/precision_probe.py {amdcnn,mrcar,mifad_net,lban} [probe options]")
+    from fer_keras.recipes import available_recipes
+
+    models = [name.removesuffix("_fer2013") for name in available_recipes() if name.endswith("_fer2013")]
+    if len(sys.argv) < 2 or sys.argv[1] not in models:
+        raise SystemExit(f"usage: python experiments/precision_probe.py {{{','.join(models)}}} [probe options]")
     model = sys.argv[1]
     main(model, VARIANTS, f"{model}: float32 against mixed bfloat16 at the same budget.", f"{model}_precision_probe",
          defaults=(640, 300, 5), argv=sys.argv[2:], command=" ".join(["python experiments/precision_probe.py", *sys.argv[1:]]))
