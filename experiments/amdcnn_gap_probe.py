@@ -1,6 +1,6 @@
 """AMDCNN: is the gap to the paper's 69.82% epochs alone, or also our readings of the recipe?
 
-Both faithful runs (experiments/results/amdcnn_fer2013_run1, amdcnn_fer2013) plateau near 55% PublicTest from
+Both faithful runs (experiments/results/amdcnn_fer2013_run1, amdcnn_fer2013) plateau at 54-57% PublicTest from
 about epoch 45 while training accuracy keeps climbing (issue 15). Two of the recipe's values are
 readings, not the paper's words: the margin m = 0.35 (the paper gives none; AM-Softmax's default)
 and random vertical flips (the paper lists them; half the training faces are then upside down,
