@@ -353,6 +353,36 @@ def _recipe_section(section):
         raise RecipeError(f"{section}: {err}") from err
 
 
+def build_training(recipe, num_classes, steps):
+    """(model, training) of `recipe`: the model built and initialised as the recipe says, and its
+    training model (fer_keras.models.objectives) compiled with the recipe's loss and optimizer
+    (`steps` per epoch, for the learning-rate schedule). Call it inside a distribution scope."""
+    from fer_keras.models import build_model
+    from fer_keras.models.objectives import make_training_model
+
+    settings, model_section = recipe["training"], recipe["model"]
+    with _recipe_section("model"):  # option checks stay ArgumentErrors; e.g. too small an input is the recipe's
+        model = build_model(model_section["name"], input_shape=model_section["input_shape"],
+                            num_classes=num_classes, **(model_section.get("options") or {}))
+    set_initialization(model, settings.get("initialization", "keras"), settings.get("seed", 0))
+    if settings.get("bn_momentum") is not None:
+        set_bn_momentum(model, settings["bn_momentum"])
+    loss = dict(recipe["loss"])
+    loss.pop("warmup_epochs", None)
+    with _recipe_section("loss"):
+        training = make_training_model(model, loss.pop("name"), num_classes=num_classes, **loss)
+    with _recipe_section("optimizer"):
+        optimizer = _optimizer(recipe, steps)
+    training.model.compile(
+        optimizer=optimizer,
+        loss=training.loss,
+        loss_weights=training.loss_weights,
+        metrics=training.metrics(),
+        jit_compile=settings.get("jit_compile", "auto"),
+    )
+    return model, training
+
+
 def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", command=None, callbacks=(),
           time_limit_minutes=None):
     """Train `recipe` (a resolved recipe dict) on `data` (path; None: the bundled FER2013 sample)
@@ -362,8 +392,6 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
     import keras
 
     from fer_keras.evaluation import classification_metrics, plot_confusion_matrix, plot_curves, predict_probabilities, write_json
-    from fer_keras.models import build_model
-    from fer_keras.models.objectives import make_training_model
     from fer_keras.schedules import loss_warmup
 
     run = Path(out)
@@ -388,27 +416,10 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
 
     model_section = recipe["model"]
     strategy = distribution_strategy(settings.get("distribute", "auto"))
+    steps = steps_per_epoch(train_record, config)
+    warmup_epochs = recipe["loss"].get("warmup_epochs", 0)
     with strategy.scope() if strategy else contextlib.nullcontext():
-        with _recipe_section("model"):  # option checks stay ArgumentErrors; e.g. too small an input is the recipe's
-            model = build_model(model_section["name"], input_shape=model_section["input_shape"],
-                                num_classes=len(train_record.class_names), **(model_section.get("options") or {}))
-        set_initialization(model, settings.get("initialization", "keras"), seed)
-        if settings.get("bn_momentum") is not None:
-            set_bn_momentum(model, settings["bn_momentum"])
-        loss = dict(recipe["loss"])
-        warmup_epochs = loss.pop("warmup_epochs", 0)
-        with _recipe_section("loss"):
-            training = make_training_model(model, loss.pop("name"), num_classes=len(train_record.class_names), **loss)
-        steps = steps_per_epoch(train_record, config)
-        with _recipe_section("optimizer"):
-            optimizer = _optimizer(recipe, steps)
-        training.model.compile(
-            optimizer=optimizer,
-            loss=training.loss,
-            loss_weights=training.loss_weights,
-            metrics=training.metrics(),
-            jit_compile=settings.get("jit_compile", "auto"),
-        )
+        model, training = build_training(recipe, len(train_record.class_names), steps)
     epochs, initial_epoch = settings["epochs"], _completed_epochs(run) if resume else 0
     if resume:
         _trim_log(run, initial_epoch)

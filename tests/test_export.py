@@ -6,20 +6,27 @@ Parity is measured on the first N_FACES FER2013 PublicTest images (set FER2013_C
 shared/data/fer2013/fer2013.csv.gz; skipped without it) through the recipe's evaluation pipeline.
 Each format is exported once per module.
 
-The bounds, against what was measured on the bundled AMDCNN (73 epochs, 55.50% PublicTest;
-benchmarks/export_parity.py measures it on the whole split):
+The bounds, against what was measured on the bundled AMDCNNs (run 1: 73 epochs, 55.50% PublicTest;
+run 2: best epoch 99, 57.09%; benchmarks/export_parity.py measures it on the whole split):
 
 | artefact | measured (these 256 faces) | enforced |
 |---|---|---|
 | SavedModel, TFLite float32, ONNX | agreement 100%, max diff <= 5e-6 | agreement 100%, max diff < 1e-4 |
-| TFLite float16 | agreement 100%, max diff 0.011, mean 0.0004, accuracy +0.0 points | agreement >= 98%, max diff < 0.05, mean < 0.002, accuracy within 2 points |
-| TFLite int8 (class-score layers float) | agreement 89.8%, 98.4% (126 of 128) on the more confident half of the faces; mean diff 0.026; accuracy -2.0 points | agreement >= 80%, >= 95% on the more confident half, mean < 0.04, accuracy within 5 points |
+| TFLite float16 | agreement 100%, max diff 0.011 (run 1), 0.057 (run 2), mean 0.0004, accuracy +0.0 points | agreement >= 98%, max diff < 0.1, mean < 0.002, accuracy within 2 points |
+| TFLite int8 (class-score layers float) | run 1: agreement 89.8%, 98.4% (126 of 128) on the more confident half of the faces; mean diff 0.026; accuracy -2.0 points | agreement >= 80%, >= 95% on the more confident half, mean < 0.04, accuracy within 5 points |
+
+Float16 stores the weights after the converter folds batch normalisation into the convolutions, so
+the folded weights are rounded again; run 2's larger weights move one close call by 0.057, hence a
+max-diff bound of 0.1 (a wrong normalisation moves probabilities by up to 1).
 
 Int8 rounding flips close calls, so its agreement is checked where the model is confident: on the
 half of the faces whose Keras top-1 probability leads the second by at least the median lead. The
 threshold follows the model: the earlier, 37-epoch bundle led by a median 0.065 (AM-Softmax heads
-early in training), this one by 0.71. Int8 has no max-diff bound: the probabilities are a softmax of
-30 x cosine, so one flipped close call moves a probability by up to its lead (0.68 here). The same
+early in training), run 1 by 0.71. Int8 has no max-diff bound: the probabilities are a softmax of
+30 x cosine, so one flipped close call moves a probability by up to its lead (0.68 here). Run 2's
+dfem2 channel-attention MLP has hidden ReLUs that calibration sees at most ~2e-6; their int8 scale
+(8e-9) made XNNPACK refuse the model, so the exporter keeps the ops around such an activation float
+(`test_int8_keeps_an_almost_dead_activation_float_so_xnnpack_runs_it`). The same
 artefacts fed 0-255 pixels instead of [0, 1] (a wrong normalisation) agree on 19% and miss their
 bounds (`test_the_bounds_catch_a_wrong_normalisation`).
 """
@@ -40,7 +47,7 @@ BOUNDS = {
     "savedmodel": EXACT,
     "tflite_float32": EXACT,
     "onnx": EXACT,
-    "tflite_float16": {"agreement": 0.98, "max_diff": 0.05, "mean_diff": 0.002, "accuracy_drop": 0.02},
+    "tflite_float16": {"agreement": 0.98, "max_diff": 0.1, "mean_diff": 0.002, "accuracy_drop": 0.02},
     "tflite_int8": {"agreement": 0.80, "confident_agreement": 0.95, "mean_diff": 0.04, "accuracy_drop": 0.05},
 }
 # label -> (format, quantize, file name, exported through the CLI)
@@ -194,6 +201,36 @@ def test_int8_is_calibrated_on_training_images_and_keeps_the_class_scores_float(
     assert details["int8_ops"] >= 0.7 * details["ops"]  # the convolutions, attention and pooling are int8
     sizes = {label: exported(label)[1]["size_bytes"] for label in ("tflite_float32", "tflite_float16", "tflite_int8")}
     assert sizes["tflite_int8"] < 0.35 * sizes["tflite_float32"] and sizes["tflite_float16"] < 0.6 * sizes["tflite_float32"]
+
+
+def test_int8_keeps_an_almost_dead_activation_float_so_xnnpack_runs_it():
+    """A ReLU that calibration saw at most 1e-6 (AMDCNN run 2's dfem2 channel-attention MLP) gets an
+    int8 scale of 4e-9; XNNPACK refuses the ops around it. Those ops stay float and the model runs."""
+    import keras
+    import tensorflow as tf
+
+    from fer_keras.export.tflite import _int8_flatbuffer, _tflite_interpreter
+
+    rng = np.random.default_rng(0)
+    samples = rng.random((20, 1, 8), np.float32)
+    kernel = rng.normal(0, 0.5, (8, 4)).astype("float32")
+    inputs = keras.Input((8,))
+    dense = keras.layers.Dense(4, activation="relu", name="almost_dead")
+    hidden = dense(inputs)
+    dense.set_weights([kernel, 1e-6 - (samples[:, 0] @ kernel).max(axis=0)])  # each unit peaks at 1e-6
+    outputs = keras.layers.Add()([keras.layers.Dense(3, name="out")(hidden), keras.layers.Dense(3, name="skip")(inputs)])
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inputs, outputs))
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([sample] for sample in samples)
+    with pytest.raises(RuntimeError, match="XNNPACK"):  # what plain int8 conversion gives
+        _tflite_interpreter(converter.convert()).allocate_tensors()
+    flat, degenerate = _int8_flatbuffer(converter, [])
+    assert any("almost_dead" in name for name in degenerate)
+    interpreter = _tflite_interpreter(flat)
+    interpreter.allocate_tensors()
+    run = interpreter.get_signature_runner("serving_default")
+    result = next(iter(run(**{interpreter.get_signature_list()["serving_default"]["inputs"][0]: samples[:, 0]}).values()))
+    np.testing.assert_allclose(result, keras.Model(inputs, outputs).predict(samples[:, 0], verbose=0), atol=0.05)
 
 
 def test_savedmodel_has_a_serving_signature_for_tf_serving(exported):

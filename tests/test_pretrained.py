@@ -99,6 +99,33 @@ def test_publish_copies_the_run_and_bundles_weights_that_score_as_the_run(run, s
         publish.publish(tmp_path, "empty", results=tmp_path / "results")
 
 
+def test_restore_run_rebuilds_a_lost_run_from_its_published_folder_and_bundle(run, store, tmp_path):  # noqa: F811
+    """experiments/restore_run.py: a published run plus its bundled (best-epoch) weights give a run
+    folder that `train(resume=True)` continues from the best epoch with those weights."""
+    import pandas as pd
+
+    from fer_keras.training import MONITOR, train
+
+    publish, restore = _script("publish"), _script("restore_run")
+    run_dir, _ = run
+    out, saved = publish.publish(run_dir, "toy_run", results=tmp_path / "results")
+    publish.bundle(run_dir, "toy_run", saved, out, max_drop=0.005)
+    log = pd.read_csv(out / "log.csv")
+    kept = int(log[MONITOR].idxmax()) + 1
+    restored = tmp_path / "restored"
+    restore.main([str(out), "--weights", str(store / "toy_run.weights.npz"), "--out", str(restored)])
+    assert len(pd.read_csv(restored / "log.csv")) == kept
+    assert json.loads((restored / "backup" / "training_metadata.json").read_text())["epoch"] == kept
+    assert (restored / "resumed.txt").read_text().splitlines()[-1].startswith("python experiments/restore_run.py")
+    with pytest.raises(SystemExit, match="exists"):  # never written over
+        restore.main([str(out), "--weights", str(store / "toy_run.weights.npz"), "--out", str(restored)])
+    metrics = train(None, out=restored, resume=True, verbose=0)
+    assert metrics["epochs_done"] == 2 and len(pd.read_csv(restored / "log.csv")) == 2
+    if kept == 2:  # nothing left to train: the run's model is the bundled weights
+        report = json.loads((out / "pretrained.json").read_text())
+        assert metrics["accuracy"] == pytest.approx(report["accuracy_float16"], abs=1e-9)
+
+
 # ----------------------------------------------------------------------- the bundled AMDCNN
 
 

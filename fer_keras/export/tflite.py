@@ -34,22 +34,50 @@ def class_score_layers(model):
 
 def _int8_flatbuffer(converter, float_layers):
     """Full-integer quantisation (the converter's representative dataset calibrates it), except
-    the ops of `float_layers`, which stay float32 (TFLite's selective quantisation)."""
+    the ops of `float_layers` and those around a degenerate tensor (`_degenerate_nodes`), which
+    stay float32 (TFLite's selective quantisation). Returns (flatbuffer, the degenerate ops' outputs)."""
     import re
 
     import tensorflow as tf
 
-    if not float_layers:
-        return converter.convert()
+    flat = converter.convert() if not float_layers else None
+    dead = [] if flat is None else _degenerate_nodes(flat)
+    if flat is not None and not dead:
+        return flat, []
     debugger = tf.lite.experimental.QuantizationDebugger(converter=converter)  # calibrates once
-    calibrated = tf.lite.Interpreter(model_content=debugger.calibrated_model)
-    names = [t["name"] for t in calibrated.get_tensor_details()]
-    pattern = re.compile(r"(^|[/;])(" + "|".join(map(re.escape, float_layers)) + r")(_\d+)?/")
-    nodes = [name for name in names if pattern.search(name)]
-    if nodes:  # the op writing the output tensor carries the signature's name, not its layer's
-        nodes += [t["name"] for t in calibrated.get_output_details()]
-    debugger.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=nodes)
-    return debugger.get_nondebug_quantized_model()
+    nodes = []
+    if float_layers:
+        calibrated = tf.lite.Interpreter(model_content=debugger.calibrated_model)
+        names = [t["name"] for t in calibrated.get_tensor_details()]
+        pattern = re.compile(r"(^|[/;])(" + "|".join(map(re.escape, float_layers)) + r")(_\d+)?/")
+        nodes = [name for name in names if pattern.search(name)]
+        if nodes:  # the op writing the output tensor carries the signature's name, not its layer's
+            nodes += [t["name"] for t in calibrated.get_output_details()]
+    for _ in range(3):  # keeping ops float can expose a degenerate tensor beside them
+        debugger.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=nodes + dead)
+        flat = debugger.get_nondebug_quantized_model()
+        more = [name for name in _degenerate_nodes(flat) if name not in dead]
+        if not more:
+            break
+        dead += more
+    return flat, dead
+
+
+def _degenerate_nodes(flat, smallest_scale=1e-6):
+    """Output names of the ops that write or read an int8 activation whose calibrated range is all
+    but zero (scale < `smallest_scale`, a range under 2.6e-4): e.g. a ReLU whose units calibration
+    never saw positive (AMDCNN run 2's dfem2 channel-attention MLP). Int8 holds nothing of such a
+    tensor, and XNNPACK refuses the ops (their requantisation scale overflows), so they stay float."""
+    interpreter = _tflite_interpreter(flat)
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    dead = {index for index, t in tensors.items() if t["dtype"] == np.int8
+            and len(t["quantization_parameters"]["scales"])
+            and t["quantization_parameters"]["scales"].max() < smallest_scale}
+    nodes = []
+    for op in interpreter._get_ops_details():  # noqa: SLF001 (the public API has no per-op view)
+        if dead & {*op["inputs"], *op["outputs"]}:
+            nodes += [tensors[i]["name"] for i in op["outputs"] if i >= 0]
+    return list(dict.fromkeys(nodes))
 
 
 def _export_tflite(trained, out, quantize, calibration, float_layers=None):
@@ -77,9 +105,10 @@ def _export_tflite(trained, out, quantize, calibration, float_layers=None):
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.representative_dataset = representative
             float_layers = class_score_layers(model) if float_layers is None else list(float_layers)
-            flat = _int8_flatbuffer(converter, float_layers)
+            flat, degenerate = _int8_flatbuffer(converter, float_layers)
             details["calibration_images"] = count
             details["float_layers"] = float_layers
+            details["float_degenerate_ops"] = degenerate  # ops around an all-but-constant activation
         else:
             flat = converter.convert()
     out.write_bytes(flat)
@@ -106,12 +135,14 @@ def _tflite_op_types(path):
     return {"ops": total, "int8_ops": integer, "float_ops": dict(sorted(floating.items()))}
 
 
-def _tflite_interpreter(path, threads=None):
+def _tflite_interpreter(source, threads=None):
+    """A tf.lite.Interpreter of a .tflite path or of the flatbuffer's bytes."""
     import tensorflow as tf
 
+    where = {"model_content": source} if isinstance(source, bytes) else {"model_path": str(source)}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
-        interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=threads)
+        interpreter = tf.lite.Interpreter(**where, num_threads=threads)
     return interpreter
 
 

@@ -86,14 +86,26 @@ def load_pretrained_with_info(name=DEFAULT_PRETRAINED):
     header, weights = _read(_verified_file(name))
     model = build_model(header["model"], input_shape=header["input_shape"], num_classes=header["num_classes"],
                         **header["options"])
+    _assign(model, weights, f"pretrained {name!r}")
+    return model, header
+
+
+def _assign(model, weights, source):
     if len(model.weights) != len(weights):
-        raise PretrainedError(f"pretrained {name!r}: {len(weights)} arrays for a model with {len(model.weights)} weights")
+        raise PretrainedError(f"{source}: {len(weights)} arrays for a model with {len(model.weights)} weights")
     for variable, value in zip(model.weights, weights):
         if tuple(variable.shape) != value.shape:
-            raise PretrainedError(f"pretrained {name!r}: {variable.path} has shape {tuple(variable.shape)}, "
+            raise PretrainedError(f"{source}: {variable.path} has shape {tuple(variable.shape)}, "
                                   f"the file holds {value.shape}")
         variable.assign(value.astype(variable.dtype))
-    return model, header
+
+
+def assign_pretrained_file(model, path):
+    """Load a pretrained-format file (`save_pretrained`'s .weights.npz, e.g. one taken from an
+    earlier commit) into `model`, which must be built as its header says; returns the header."""
+    header, weights = _read(Path(path))
+    _assign(model, weights, str(path))
+    return header
 
 
 def save_pretrained(model, header, path, dtype="float16"):
