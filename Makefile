@@ -27,7 +27,7 @@ help:
 	@echo "make resume RUN=runs/...      continue an interrupted run"
 	@echo "make evaluate RUN=runs/... [DATA=path] [SPLIT=PublicTest] [TTA=tencrop]"
 	@echo "make predict IMAGE=photo.jpg [RUN=runs/...]   faces, emotions and probabilities (default: bundled amdcnn_plus_fer2013)"
-	@echo "make publish RUN=runs/... NAME=amdcnn_fer2013 [BUNDLE=1]   copy a run to experiments/results/NAME (and ship its weights)"
+	@echo "make publish RUN=runs/... NAME=amdcnn_fer2013 [BUNDLE=1] [LAST=1] copy a run to experiments/results/NAME (and ship its weights)"
 	@echo "make ensemble DATA=fer2013.csv  soft vote of the trained FER2013 runs (experiments/ensemble_fer2013.yaml), published"
 	@echo "make device-pack [DATA=...]    FER2013 pieces and Keras wheels for the GPU machine (experiments/device/train.sh)"
 	@echo "make learning-check [DATA=...] [EPOCHS=20]  issue 15: each model's runs/<model>_fer2013 (trained, resumed or read) until its first passing epoch (>= 45% PublicTest, no collapse) or EPOCHS"
@@ -104,7 +104,7 @@ sample:
 	$(PYTHON) experiments/make_sample.py $(DATA)
 
 publish:
-	$(PYTHON) experiments/publish.py $(RUN) --name $(NAME) $(if $(BUNDLE),--bundle)
+	$(PYTHON) experiments/publish.py $(RUN) --name $(NAME) $(if $(BUNDLE),--bundle) $(if $(LAST),--last-epoch)
 	$(PYTHON) experiments/results_table.py
 
 # Beyond the papers: the soft vote of the FER2013 runs in runs/ that exist, published beside them.

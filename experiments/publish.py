@@ -10,7 +10,10 @@ that reproduces the run). --bundle stores the best weights as float16 in
 fer_keras/assets/pretrained/<name>.weights.npz, records its SHA-256 in the manifest, and checks
 that the float16 weights score within --max-drop accuracy of the run's own on its validation split
 (FER2013: PublicTest), both single crop, writing both accuracies into the results directory as
-pretrained.json.
+pretrained.json. --last-epoch also keeps the last epoch's weights (float16, its `last.keras`) as
+last_epoch.weights.npz in the results directory, so that experiments/restore_run.py can continue the
+run where it stopped, not at its best epoch, if runs/ is lost (a few MB per publish: use it for runs
+that must resume across machines).
 """
 
 import argparse
@@ -93,15 +96,39 @@ def bundle(run, name, saved, out, max_drop):
           f"float32 {single['accuracy']:.4f}, float16 {check['accuracy']:.4f}")
 
 
+def save_last_epoch(run, out):
+    """Write the run's last epoch's weights (last.keras) as float16 to out/last_epoch.weights.npz."""
+    import pandas as pd
+
+    from fer_keras.models.pretrained import save_pretrained
+    from fer_keras.trained import _load_keras_file, run_config
+
+    recipe = run_config(run)["recipe"]
+    model = _load_keras_file(Path(run) / "last.keras", "run")
+    epochs = len(pd.read_csv(Path(run) / "log.csv"))
+    header = {"model": recipe["model"]["name"], "input_shape": list(recipe["model"]["input_shape"]),
+              "num_classes": recipe["model"]["num_classes"], "options": recipe["model"].get("options") or {},
+              "epochs": epochs, "source": str(run)}
+    path = out / "last_epoch.weights.npz"
+    staging = path.with_name(f".{path.name}.tmp")
+    save_pretrained(model, header, staging)
+    staging.replace(path)
+    print(f"kept the last epoch's weights (epoch {epochs}) in {path} ({path.stat().st_size / 1e6:.2f} MB)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", help="a finished run directory (fer-keras train --out)")
     parser.add_argument("--name", required=True, help="the results / pretrained name, e.g. amdcnn_fer2013")
     parser.add_argument("--bundle", action="store_true", help="also ship the best weights as pretrained NAME")
     parser.add_argument("--max-drop", type=float, default=0.005, help="largest accuracy loss float16 may cost (0.005)")
+    parser.add_argument("--last-epoch", action="store_true",
+                        help="also keep the last epoch's weights for experiments/restore_run.py --last-weights")
     args = parser.parse_args(argv)
     out, saved = publish(args.run, args.name)
     print(f"published {args.run} to {out}")
+    if args.last_epoch:
+        save_last_epoch(args.run, out)
     if args.bundle:
         bundle(args.run, args.name, saved, out, args.max_drop)
     return 0

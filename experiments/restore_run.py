@@ -13,7 +13,9 @@ those weights (float16-rounded, loaded into the float32 variables) with a fresh 
 (Adam's moments and step count are not published), and resumed.txt listing the earlier resume
 commands and this one, so `publish.py` writes them all into command.txt. The epochs the lost run
 trained after its best epoch are dropped from the log; the resumed run trains them again from the
-restored state. It never writes into an existing folder.
+restored state. With --last-weights (the last_epoch.weights.npz that `publish.py --last-epoch`
+keeps) nothing is dropped: the log is kept whole and the run continues from its last epoch, so
+early stopping's patience count carries over. It never writes into an existing folder.
 """
 
 import argparse
@@ -27,7 +29,7 @@ from pathlib import Path
 import yaml
 
 
-def restore(published, weights, out, command):
+def restore(published, weights, out, command, last_weights=None):
     import keras
     import pandas as pd
 
@@ -44,6 +46,8 @@ def restore(published, weights, out, command):
     log = pd.read_csv(published / "log.csv")
     best = int(log[MONITOR].idxmax())
     kept = best + 1  # epochs 0..best, the state the bundled (best-epoch) weights belong to
+    if last_weights is not None:
+        kept = len(log)  # the whole log: the run continues from its last epoch
 
     keras.utils.set_random_seed(recipe["training"].get("seed", 0))
     keras.mixed_precision.set_global_policy(precision_policy(recipe["training"].get("mixed_precision", "auto")))
@@ -54,19 +58,30 @@ def restore(published, weights, out, command):
     if header["model"] != recipe["model"]["name"]:
         raise SystemExit(f"restore_run: {weights} holds {header['model']}, the run trained {recipe['model']['name']}")
     training.model.optimizer.build(training.model.trainable_variables)  # fresh moments, step 0
+    best_weights = [keras.ops.convert_to_numpy(v) for v in training.model.weights]
+    if last_weights is not None:
+        last = assign_pretrained_file(model, last_weights)
+        if last.get("model") != recipe["model"]["name"] or last.get("epochs") != kept:
+            raise SystemExit(f"restore_run: {last_weights} holds {last.get('model')} after {last.get('epochs')} epochs; "
+                             f"{published}/log.csv has {kept} epochs of {recipe['model']['name']}")
 
     staging = out.with_name(f".{out.name}.restoring")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "backup").mkdir(parents=True)
     shutil.copyfile(published / "config.yaml", staging / "config.yaml")
     log.iloc[:kept].to_csv(staging / "log.csv", index=False)
+    training.model.save_weights(staging / "backup" / "latest.weights.h5")  # the last epoch's (or the best's)
+    latest = [keras.ops.convert_to_numpy(v) for v in training.model.weights]
+    for variable, value in zip(training.model.weights, best_weights):
+        variable.assign(value)
     training.model.save_weights(staging / "best.weights.h5")
-    training.model.save_weights(staging / "backup" / "latest.weights.h5")
+    for variable, value in zip(training.model.weights, latest):
+        variable.assign(value)
     (staging / "backup" / "training_metadata.json").write_text(json.dumps({"epoch": kept, "batch": 0}))
     earlier = (published / "command.txt").read_text().splitlines()[1:]  # the first line is config.yaml's
     (staging / "resumed.txt").write_text("".join(f"{line}\n" for line in [*earlier, command] if line.strip()))
     os.replace(staging, out)
-    print(f"restored {out}: {kept} epochs, best {MONITOR} {log[MONITOR].iloc[best]:.4f} at epoch {kept}; "
+    print(f"restored {out}: {kept} epochs, best {MONITOR} {log[MONITOR].iloc[best]:.4f} at epoch {best + 1}; "
           f"continue with: fer-keras train --resume {out}")
 
 
@@ -75,8 +90,11 @@ def main(argv=None):
     parser.add_argument("published", help="experiments/results/<name>: a run published by experiments/publish.py")
     parser.add_argument("--weights", required=True, help="its best epoch's weights (a pretrained .weights.npz)")
     parser.add_argument("--out", required=True, help="the run folder to write (must not exist)")
+    parser.add_argument("--last-weights", help="its last epoch's weights (last_epoch.weights.npz from publish.py --last-epoch): "
+                                               "continue after the last epoch instead of the best")
     args = parser.parse_args(argv)
-    restore(args.published, args.weights, args.out, shlex.join(["python", "experiments/restore_run.py", *(argv or sys.argv[1:])]))
+    restore(args.published, args.weights, args.out, shlex.join(["python", "experiments/restore_run.py", *(argv or sys.argv[1:])]),
+            args.last_weights)
 
 
 if __name__ == "__main__":

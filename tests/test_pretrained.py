@@ -126,6 +126,37 @@ def test_restore_run_rebuilds_a_lost_run_from_its_published_folder_and_bundle(ru
         assert metrics["accuracy"] == pytest.approx(report["accuracy_float16"], abs=1e-9)
 
 
+def test_restore_run_with_last_weights_continues_after_the_last_epoch(run, store, tmp_path):  # noqa: F811
+    """publish.py --last-epoch + restore_run.py --last-weights: the whole log is kept and the run
+    resumes with the last epoch's weights in backup/ and the best epoch's as its best."""
+    import keras
+    import pandas as pd
+
+    from fer_keras.trained import _load_keras_file
+    from fer_keras.training import train
+
+    publish, restore = _script("publish"), _script("restore_run")
+    run_dir, _ = run
+    out, saved = publish.publish(run_dir, "toy_run", results=tmp_path / "results")
+    publish.bundle(run_dir, "toy_run", saved, out, max_drop=0.005)
+    publish.save_last_epoch(run_dir, out)
+    epochs = len(pd.read_csv(out / "log.csv"))
+    restored = tmp_path / "restored"
+    with pytest.raises(SystemExit, match="epochs"):  # the best weights are not the last epoch's file
+        restore.main([str(out), "--weights", str(store / "toy_run.weights.npz"), "--out", str(restored),
+                      "--last-weights", str(store / "toy_run.weights.npz")])
+    restore.main([str(out), "--weights", str(store / "toy_run.weights.npz"), "--out", str(restored),
+                  "--last-weights", str(out / "last_epoch.weights.npz")])
+    assert len(pd.read_csv(restored / "log.csv")) == epochs
+    assert json.loads((restored / "backup" / "training_metadata.json").read_text())["epoch"] == epochs
+    train(None, out=restored, resume=True, verbose=0)  # nothing left to train: it saves what it restored
+    for name in ("last.keras", "best.keras"):
+        original, again = (_load_keras_file(folder / name, "run") for folder in (Path(run_dir), restored))
+        for a, b in zip(original.weights, again.weights):
+            a = keras.ops.convert_to_numpy(a)
+            np.testing.assert_allclose(keras.ops.convert_to_numpy(b), a.astype(np.float16).astype(a.dtype), rtol=0, atol=1e-6)
+
+
 # ----------------------------------------------------------------------- the bundled AMDCNN
 
 
