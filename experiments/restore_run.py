@@ -11,7 +11,8 @@ run stood at that best epoch: config.yaml as published, log.csv cut after the be
 stopping resumes with the same best value and patience count), best.weights.h5 and backup/ holding
 those weights (float16-rounded, loaded into the float32 variables) with a fresh optimizer state
 (Adam's moments and step count are not published), and resumed.txt listing the earlier resume
-commands and this one, so `publish.py` writes them all into command.txt. The epochs the lost run
+commands and this one, so `publish.py` writes them all into command.txt, and metrics.json with the
+training time of the epochs kept (the trainer adds to it). The epochs the lost run
 trained after its best epoch are dropped from the log; the resumed run trains them again from the
 restored state. With --last-weights (the last_epoch.weights.npz that `publish.py --last-epoch`
 keeps) nothing is dropped: the log is kept whole and the run continues from its last epoch, so
@@ -78,6 +79,10 @@ def restore(published, weights, out, command, last_weights=None):
     for variable, value in zip(training.model.weights, latest):
         variable.assign(value)
     (staging / "backup" / "training_metadata.json").write_text(json.dumps({"epoch": kept, "batch": 0}))
+    metrics = json.loads((published / "metrics.json").read_text())  # the trainer adds its time to train_seconds_total
+    total = metrics.get("train_seconds_total", metrics.get("train_seconds", 0.0))
+    metrics.update(epochs_done=kept, train_seconds_total=round(total * kept / len(log), 1))  # the kept epochs' share
+    (staging / "metrics.json").write_text(json.dumps(metrics, indent=2))
     earlier = (published / "command.txt").read_text().splitlines()[1:]  # the first line is config.yaml's
     (staging / "resumed.txt").write_text("".join(f"{line}\n" for line in [*earlier, command] if line.strip()))
     os.replace(staging, out)
