@@ -1,10 +1,11 @@
-"""Publish a finished training run: copy what it wrote into experiments/results/<name>/ and, with
+"""Publish a finished training run (or a `fer-keras crossval` folder of fold runs): copy what it wrote into experiments/results/<name>/ and, with
 --bundle, ship its best weights inside the package as pretrained `<name>`.
 
     python experiments/publish.py runs/amdcnn_fer2013 --name amdcnn_fer2013 [--bundle]
     (make publish RUN=runs/amdcnn_fer2013 NAME=amdcnn_fer2013 [BUNDLE=1])
 
-experiments/results/<name>/ gets metrics.json, log.csv, confusion_matrix.png, curves.png,
+A crossval folder gets crossval.json, recipe.yaml, command.txt and fold<i>/{metrics.json, log.csv,
+config.yaml}. A single run's experiments/results/<name>/ gets metrics.json, log.csv, confusion_matrix.png, curves.png,
 config.yaml (the resolved recipe, the data path and the command) and command.txt (the command
 that reproduces the run). --bundle stores the best weights as float16 in
 fer_keras/assets/pretrained/<name>.weights.npz, records its SHA-256 in the manifest, and checks
@@ -29,6 +30,21 @@ ROOT = Path(__file__).resolve().parents[1]
 RUN_FILES = ("metrics.json", "log.csv", "confusion_matrix.png", "curves.png", "config.yaml")
 
 
+FOLD_FILES = ("metrics.json", "log.csv", "config.yaml")
+
+
+def _commands(run):
+    """The command that started `run` and every command that resumed it, as a user types them."""
+    from fer_keras.training import invoked_command
+
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    lines = [saved["command"]]
+    resumes = run / "resumed.txt"
+    if resumes.is_file():
+        lines += [line for line in resumes.read_text().splitlines() if line.strip()]
+    return [invoked_command(shlex.split(line)) for line in lines]
+
+
 def publish(run, name, results=ROOT / "experiments" / "results"):
     run, out = Path(run), Path(results) / name
     missing = [f for f in RUN_FILES if not (run / f).is_file()]
@@ -38,14 +54,27 @@ def publish(run, name, results=ROOT / "experiments" / "results"):
     for file in RUN_FILES:
         shutil.copyfile(run / file, out / file)
     saved = yaml.safe_load((run / "config.yaml").read_text())
-    from fer_keras.training import invoked_command
-
-    lines = [invoked_command(shlex.split(saved["command"]))]
-    resumes = run / "resumed.txt"  # `fer-keras train --resume` appends its commands here
-    if resumes.is_file():
-        lines += [invoked_command(shlex.split(line)) for line in resumes.read_text().splitlines() if line.strip()]
+    lines = _commands(run)  # `fer-keras train --resume` appends its commands to resumed.txt
     (out / "command.txt").write_text("\n".join(line for line in lines if line.strip()) + "\n")
     return out, saved
+
+
+def publish_crossval(cv, name, results=ROOT / "experiments" / "results"):
+    """A `fer-keras crossval` folder: crossval.json and recipe.yaml, and each fold's metrics.json,
+    log.csv and config.yaml under fold<i>/ (finished folds, and unfinished ones for their curves);
+    command.txt: the distinct commands that ran its folds."""
+    cv, out = Path(cv), Path(results) / name
+    out.mkdir(parents=True, exist_ok=True)
+    for file in ("crossval.json", "recipe.yaml"):
+        shutil.copyfile(cv / file, out / file)
+    commands = []
+    for fold in sorted(p for p in cv.glob("fold*") if (p / "metrics.json").is_file()):
+        (out / fold.name).mkdir(exist_ok=True)
+        for file in FOLD_FILES:
+            shutil.copyfile(fold / file, out / fold.name / file)
+        commands += [c for c in _commands(fold) if c not in commands]
+    (out / "command.txt").write_text("\n".join(commands) + "\n")
+    return out
 
 
 def bundle(run, name, saved, out, max_drop):
@@ -125,6 +154,11 @@ def main(argv=None):
     parser.add_argument("--last-epoch", action="store_true",
                         help="also keep the last epoch's weights for experiments/restore_run.py --last-weights")
     args = parser.parse_args(argv)
+    if (Path(args.run) / "crossval.json").is_file():  # a `fer-keras crossval` folder
+        if args.bundle or args.last_epoch:
+            raise SystemExit("publish: --bundle and --last-epoch are for a single run, not a cross-validation folder")
+        print(f"published {args.run} to {publish_crossval(args.run, args.name)}")
+        return 0
     out, saved = publish(args.run, args.name)
     print(f"published {args.run} to {out}")
     if args.last_epoch:

@@ -5,6 +5,8 @@
     fer-keras summary MODEL [--input-shape H,W,C] [--json]   layers, parameters, MACs and FLOPs
     fer-keras train MODEL [--dataset D] [--data PATH] [--epochs N] [--out RUN] [--set k=v ...]
     fer-keras train --resume RUN [--set training.time_limit_minutes=N]   continue an interrupted run
+    fer-keras crossval RECIPE --data PATH [--out DIR] [--folds 0-2] [--set k=v ...] [--time-limit-minutes N]
+                       k-fold cross-validation (CK+, JAFFE): a run per fold, DIR/crossval.json
     fer-keras evaluate (--run RUN | --pretrained NAME | --model NAME --weights FILE) [--dataset D] [--data PATH] [--split S]
                        [--tta none|tencrop] [--json] [--out DIR]   metrics of a trained model on a split
     fer-keras ensemble CONFIG [--data PATH] [--split S] [--skip-missing] [--json] [--out DIR]
@@ -168,6 +170,36 @@ def cmd_train(args):
         return 130
     print(json.dumps({"run": str(out), "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
                       "epochs_done": metrics["epochs_done"]}))
+    return 0
+
+
+def _parse_folds(text):
+    indices = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.partition("-")
+            indices += list(range(int(first), int(last or first) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected fold indices such as 0-2 or 0,3, got {text!r}") from None
+    return indices
+
+
+def cmd_crossval(args):
+    _quiet_tensorflow()
+    from fer_keras.crossval import cross_validate
+    from fer_keras.recipes import load_recipe
+
+    recipe = load_recipe(args.model, args.dataset, list(args.set))
+    name = args.model if args.dataset is None else f"{recipe['model']['name']}_{recipe['data']['dataset']}"
+    out = args.out or f"runs/{os.path.splitext(os.path.basename(name))[0]}_cv"
+    try:
+        summary = cross_validate(recipe, args.data, out, folds=args.folds, time_limit_minutes=args.time_limit_minutes,
+                                 verbose=args.verbose)
+    except KeyboardInterrupt:
+        print(f"fer-keras crossval: interrupted; continue with the same command", file=sys.stderr)
+        return 130
+    print(json.dumps({key: summary[key] for key in ("model", "dataset", "protocol", "folds_run", "folds_total",
+                                                     "accuracy_mean", "accuracy_std")} | {"out": str(out)}))
     return 0
 
 
@@ -454,6 +486,21 @@ def build_parser():
     p.add_argument("--resume", metavar="RUN", default=None, help="continue the run in RUN from its last completed epoch")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras fit verbosity (1: progress bar)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("crossval", help="k-fold cross-validation of a recipe with data.folds (CK+, JAFFE): one run "
+                       "folder per fold, out/crossval.json; run again to continue")
+    p.add_argument("model", help="a model name with --dataset, a recipe name (amdcnn_ckplus) or a recipe .yaml")
+    p.add_argument("--dataset", default=None, help="the recipe's dataset when MODEL is a model name")
+    p.add_argument("--data", required=True, help="the dataset's folder")
+    p.add_argument("--out", default=None, help="folder of the fold runs (default runs/<recipe>_cv)")
+    p.add_argument("--folds", default=None, type=_parse_folds, metavar="I,J-K",
+                   help="the folds to run, e.g. 0-2 or 0,3 (default all)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override any recipe value, e.g. --set data.folds.protocol=subject (repeatable)")
+    p.add_argument("--time-limit-minutes", type=float, default=None,
+                   help="stop at the end of the epoch that passes this many minutes; run again to continue")
+    p.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="Keras fit verbosity")
+    p.set_defaults(func=cmd_crossval)
 
     p = sub.add_parser("evaluate", help="metrics of a trained model on a dataset split")
     _add_model_source(p, "<model>_<dataset> when it exists, else <model>_fer2013")

@@ -20,7 +20,7 @@ OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = (None, "epoch_step_decay", "cosine")
 TRAINING_KEYS = ("epochs", "early_stopping_patience", "seed", "mixed_precision", "jit_compile", "distribute",
                  "time_limit_minutes", "collapse_warn_after", "bn_momentum", "initialization")
-DATA_KEYS = ("dataset", "train", "validation", "test", "options", "regions", "folds")
+DATA_KEYS = ("dataset", "train", "validation", "test", "options", "regions", "folds", "expand")
 
 
 def recipe_dirs():

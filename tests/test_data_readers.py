@@ -201,10 +201,11 @@ def test_ckplus_subjects_and_contempt(tmp_path, rng):
     assert record.subjects.tolist() == ["S010", "S011", "S052", "S130"]
     assert record.extra["dropped"] == {"contempt": 1}
     assert record.extra["paths"][2].endswith("happy/S052_004_00000031.png")
-    eight = load_dataset("ckplus", tmp_path, contempt=True, image_size=(24, 24))
-    assert eight.class_names[7] == "contempt" and eight.labels.tolist() == [0, 0, 7, 3, 4]
-    assert eight.subjects.tolist()[2] == "S010" and eight.images.shape == (5, 24, 24, 1)
-    assert eight.extra["dropped"] == {}
+    seven = load_dataset("ckplus", tmp_path, contempt=True, image_size=(24, 24))  # CK+'s seven: no neutral
+    assert seven.class_names == ("angry", "disgust", "fear", "happy", "sad", "surprise", "contempt")
+    assert seven.labels.tolist() == [0, 0, 6, 3, 4]
+    assert seven.subjects.tolist()[2] == "S010" and seven.images.shape == (5, 24, 24, 1)
+    assert seven.extra["dropped"] == {}
 
 
 def test_ckplus_bad_input(tmp_path, rng):
@@ -236,14 +237,15 @@ def write_jaffe(root, rng, names=JAFFE_NAMES):
 
 
 def test_jaffe_codes_and_subjects(tmp_path, rng):
+    # face_crop=False: the files as they are (the face crops: tests/test_face_crop_datasets.py)
     write_jaffe(tmp_path, rng)
-    record = load_dataset("jaffe", tmp_path)
+    record = load_dataset("jaffe", tmp_path, face_crop=False)
     assert record.images.shape == (7, 32, 32, 1) and record.class_names == CLASS_NAMES
     # sorted file order: KA.AN, KA.HA, KM.SU, NA.DI, TM.SA, UY.FE, YM.NE
     assert record.labels.tolist() == [0, 3, 5, 1, 4, 2, 6]
     assert record.subjects.tolist() == ["KA", "KA", "KM", "NA", "TM", "UY", "YM"]
     assert record.extra["paths"][0].endswith("KA.AN1.39.tiff")
-    assert load_dataset("jaffe", tmp_path, image_size=(16, 16)).images.shape == (7, 16, 16, 1)
+    assert load_dataset("jaffe", tmp_path, face_crop=False, image_size=(16, 16)).images.shape == (7, 16, 16, 1)
 
 
 @pytest.mark.parametrize(
@@ -257,7 +259,7 @@ def test_jaffe_bad_names(tmp_path, rng, name, message):
     write_jaffe(tmp_path, rng, ("KA.AN1.39.tiff", name))
     with pytest.raises(DatasetError, match=message):
         load_dataset("jaffe", tmp_path)
-    record = load_dataset("jaffe", tmp_path, skip_bad=True)
+    record = load_dataset("jaffe", tmp_path, skip_bad=True, face_crop=False)
     assert (len(record), record.skipped) == (1, 1)
 
 

@@ -18,6 +18,8 @@ from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
 FOLDERS = ("anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
 NAME = re.compile(r"(S\d+)_\d+_\d+")
 CONTEMPT = CLASS_NAMES_CONTEMPT.index("contempt")
+# CK+'s seven expressions (no neutral): the canonical order with contempt where neutral would be.
+CKPLUS_CLASSES = tuple(name for name in CLASS_NAMES if name != "neutral") + ("contempt",)
 
 
 def _parse(item):
@@ -36,8 +38,11 @@ def load_ckplus(path, split=None, contempt=False, channels=1, image_size=None, s
     Args:
         path: the folder holding the emotion folders.
         split: must be None (CK+ has no official split; build folds from `record.subjects`).
-        contempt: keep contempt images as label 7 ("contempt"); False drops them, counted in
-            `extra["dropped"]["contempt"]`.
+        contempt: keep contempt images: the record then has CK+'s own seven classes, the canonical
+            six CK+ holds (no neutral) in their order then "contempt" as label 6 (`CKPLUS_CLASSES`;
+            AMDCNN's and MrCAR's "7 expressions", 981 images). False drops them, counted in
+            `extra["dropped"]["contempt"]`, and keeps the canonical seven (neutral empty), the
+            label space of a model trained on FER2013.
         channels: 1 (grayscale) or 3 (RGB).
         image_size: (H, W) to resize to; None requires all images to share one size.
         skip_bad: skip files with names not like S010_004_00000017.png and unreadable images
@@ -60,8 +65,10 @@ def load_ckplus(path, split=None, contempt=False, channels=1, image_size=None, s
     rows, skipped = parse_each(items, _parse, skip_bad)
     kept = [row for row in rows if contempt or row[1] != CONTEMPT]
     files, labels, subjects = columns(kept, 3)
+    if contempt:  # canonical -> CK+'s seven: neutral (6) is absent, contempt (7) takes its place
+        labels = [CKPLUS_CLASSES.index(CLASS_NAMES_CONTEMPT[label]) for label in labels]
     return image_record(
         "ckplus", files, labels, channels, image_size, skip_bad, skipped=skipped, subjects=subjects,
         extra={"dropped": {} if contempt else {"contempt": len(rows) - len(kept)}},
-        class_names=CLASS_NAMES_CONTEMPT if contempt else CLASS_NAMES, source=str(root),
+        class_names=CKPLUS_CLASSES if contempt else CLASS_NAMES, source=str(root),
     )

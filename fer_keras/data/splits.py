@@ -65,6 +65,90 @@ def fold_records(record, fold):
     )
 
 
+FOLD_KEYS = ("k", "protocol", "fold", "seed")
+
+
+def _check_folds(folds):
+    from fer_keras.errors import RecipeError
+
+    if not isinstance(folds, dict):
+        raise RecipeError(f"data.folds must be a mapping with keys {', '.join(FOLD_KEYS)}, got {folds!r}")
+    unknown = sorted(set(folds) - set(FOLD_KEYS))
+    if unknown:
+        raise RecipeError(f"data.folds: unknown key(s) {unknown}; known: {', '.join(FOLD_KEYS)}")
+    k, index = folds.get("k", 10), folds.get("fold", 0)
+    if not isinstance(k, int) or k < 3:
+        raise RecipeError(f"data.folds.k must be an integer >= 3 (one fold tests, one validates), got {k!r}")
+    if not isinstance(index, int) or not 0 <= index < k:
+        raise RecipeError(f"data.folds.fold must be an integer in 0..{k - 1}, got {index!r}")
+    if folds.get("protocol", "random") not in PROTOCOLS:
+        raise RecipeError(f"data.folds.protocol must be one of {', '.join(PROTOCOLS)}, got {folds.get('protocol')!r}")
+    return k, index, folds.get("protocol", "random"), folds.get("seed", 0)
+
+
+def _check_expand(expand):
+    from fer_keras.data.expand import EXPAND_KEYS
+    from fer_keras.errors import RecipeError
+
+    if not expand:
+        return None, False
+    if not isinstance(expand, dict):
+        raise RecipeError(f"data.expand must be a mapping, got {expand!r}")
+    options = dict(expand)
+    before = options.pop("before_split", True)
+    unknown = sorted(set(options) - set(EXPAND_KEYS))
+    if unknown:
+        raise RecipeError(f"data.expand: unknown key(s) {unknown}; known: before_split, {', '.join(EXPAND_KEYS)}")
+    if not isinstance(before, bool):
+        raise RecipeError(f"data.expand.before_split must be true or false, got {before!r}")
+    return options, before
+
+
+def fold_splits(record, folds, expand=None):
+    """(train, validation, test, protocol description) of fold `folds["fold"]` of `record`.
+
+    The held-out fold is the test split, scored once after training. Model selection and early
+    stopping use a validation split carved from the other k - 1 folds by the same protocol (one
+    (k-1)-th of them: subject-disjoint under "subject"), so no decision sees the test fold.
+    `expand` (`fer_keras.data.expand.expand_record`'s options plus `before_split`): augmented
+    copies made before the folds are drawn (MrCAR's protocol: copies of one source can sit on both
+    sides, which the description counts) or, with before_split false, of the training part only
+    (the same factor, so the training budget is the same).
+    """
+    from fer_keras.data.expand import expand_record, shared_sources
+    from fer_keras.errors import RecipeError
+
+    k, index, protocol, seed = _check_folds(folds)
+    expand, before = _check_expand(expand)
+    sources = len(record)
+    try:
+        if expand and before:
+            record = expand_record(record, **expand)
+        fold = kfold(record, k=k, protocol=protocol, seed=seed)[index]
+        rest = record.subset(fold.train, split=f"fold{index}-rest")
+        inner = kfold(rest, k=k - 1, protocol=protocol, seed=seed)[0]
+    except ValueError as err:
+        if isinstance(err, RecipeError):
+            raise
+        raise RecipeError(f"data.folds / data.expand: {err}") from err
+    train = rest.subset(inner.train, split=f"fold{index}-train")
+    validation = rest.subset(inner.test, split=f"fold{index}-validation")
+    test = record.subset(fold.test, split=f"fold{index}-test")
+    description = (f"{fold.protocol}, fold {index} of {k}: train on {len(train)}, select on a validation "
+                   f"split of {len(validation)} carved from the training folds ({inner.protocol}), test on the "
+                   f"held-out fold ({len(test)})")
+    if expand and before:
+        shared = shared_sources(record, fold.train, fold.test)
+        description += (f"; expanded before the split from {sources} to {len(record)} images, so {shared} of the "
+                        f"{len(test)} test images have a copy of their source image in the training folds")
+    elif expand:
+        factor = expand.get("factor") or expand["total"] / sources
+        options = {key: value for key, value in expand.items() if key not in ("total", "factor")}
+        train = expand_record(train, factor=factor, **options)
+        description += f"; training part expanded {factor:.3g}x to {len(train)} images after the split"
+    return train, validation, test, description
+
+
 def data_path(name, data):
     """`data` (dataset `name`'s file or folder), or FER2013's bundled sample when it is None; an
     ArgumentError naming `data` for another dataset without one."""
@@ -91,11 +175,7 @@ def load_splits(recipe, data):
     data = data_path(name, data)
     folds = section.get("folds")
     if folds:
-        record = load_dataset(name, data, **options)
-        fold = kfold(record, k=folds.get("k", 10), protocol=folds.get("protocol", "random"), seed=folds.get("seed", 0))
-        index = folds.get("fold", 0)
-        train, validation = fold_records(record, fold[index])
-        return train, validation, None, f"{fold[index].protocol}, fold {index}: validate on the held-out fold"
+        return fold_splits(load_dataset(name, data, **options), folds, section.get("expand"))
     train = load_dataset(name, data, split=section["train"], **options)
     if not len(train):
         raise ArgumentError("data", data, f"the training split {section['train']!r} has no samples")
