@@ -16,6 +16,7 @@ argument (dataset, data, split, tta).
 """
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from fer_keras.data.errors import DatasetError
 from fer_keras.errors import ArgumentError
 
 TTA_CHOICES = ("none", "tencrop")
+# (test, validation) split of datasets scored on those by default when a model of another recipe is
+# evaluated on them: FERPlus's images are FER2013's, so "all" would score FER2013's training images.
+STANDARD_SPLITS = {"ferplus": ("PrivateTest", "PublicTest")}
 
 
 def eval_config(recipe, batch_size=None):
@@ -196,9 +200,11 @@ def load_eval_record(recipe, dataset=None, data=None, split=None):
 
     `split` names a split of the dataset ("all": every sample). Without one, the recipe's own
     protocol decides (`fer_keras.data.splits.load_splits`): its test split when the file has rows for
-    it (FER2013: PrivateTest), else its validation split (PublicTest; a stratified 20% of the
-    training split when there is none; the held-out fold of a k-fold recipe). A `dataset` other
-    than the recipe's is evaluated whole unless `split` is given.
+    it (FER2013: PrivateTest; FERPlus: FER2013Test), else its validation split (PublicTest; a
+    stratified 20% of the training split when there is none; the held-out fold of a k-fold
+    recipe), with a one-line note on stderr (and in the description) that the test split is
+    missing. A `dataset` other than the recipe's is evaluated whole unless `split` is given, except
+    those of STANDARD_SPLITS (FERPlus), scored on their test split, else validation split, likewise.
     """
     from fer_keras.data import READERS, load_dataset
     from fer_keras.data.splits import load_splits
@@ -216,8 +222,10 @@ def load_eval_record(recipe, dataset=None, data=None, split=None):
         except DatasetError as err:
             raise ArgumentError("split", split, str(err)) from err
         if not len(record):
-            raise ArgumentError("split", split, f"{path} has no {name} samples in split {split!r}")
+            raise ArgumentError("split", split, _missing_test(name, path, split))
         return record, split
+    if not same and name in STANDARD_SPLITS:
+        return _standard_split(name, path, options)
     if not same:
         try:
             record = load_dataset(name, path, **options)
@@ -230,7 +238,41 @@ def load_eval_record(recipe, dataset=None, data=None, split=None):
         raise ArgumentError("data", path, str(err)) from err
     if test is not None:
         return test, f"{test.split} (test split)"
+    if section.get("test"):
+        missing = _missing_test(name, path, section["test"])
+        print(f"note: {missing}; scoring the validation split {validation.split} instead", file=sys.stderr)
+        return validation, f"{validation.split} (validation split: {missing}; {protocol})"
     return validation, f"{validation.split} (validation split; {protocol})"
+
+
+def _missing_test(name, path, split):
+    """Why dataset `name` at `path` has no samples in `split`, in a few words (FERPlus: the absent
+    split folder)."""
+    if name == "ferplus":
+        from fer_keras.data.ferplus import missing_split
+
+        folder = missing_split(path, split)
+        if folder is not None:
+            return folder
+    return f"{path} has no {name} samples in split {split!r}"
+
+
+def _standard_split(name, path, options):
+    """(record, description) of dataset `name`'s test split, else its validation split with a note
+    on stderr (STANDARD_SPLITS)."""
+    from fer_keras.data import load_dataset
+
+    test_split, validation_split = STANDARD_SPLITS[name]
+    try:
+        test = load_dataset(name, path, split=test_split, **options)
+        if len(test):
+            return test, f"{test_split} (test split)"
+        validation = load_dataset(name, path, split=validation_split, **options)
+    except DatasetError as err:
+        raise ArgumentError("data", path, str(err)) from err
+    missing = _missing_test(name, path, test_split)
+    print(f"note: {missing}; scoring the validation split {validation_split} instead", file=sys.stderr)
+    return validation, f"{validation_split} (validation split: {missing})"
 
 
 @dataclass

@@ -10,6 +10,13 @@ Shuffling is a stateless permutation of indices per epoch (`index_shuffle`, seed
 seed and the epoch), images are gathered per batch from the in-memory arrays, augmented per batch
 with stateless seeds (fer_keras.data.augment), and prefetched; parallelism is AUTOTUNE everywhere
 and the output is deterministic.
+
+Label sampling (`label_sampling=True`, Microsoft's FERPlus "probability" training mode): each
+training epoch gives each image a label drawn from its distribution (`record.extra["soft_labels"]`),
+so losses that take integer labels (AM-Softmax, ArcFace) train on the votes' distribution. The
+draw is a pure function of (seed, epoch, sample index) (`sample_labels`, an integer hash both
+pipelines compute exactly), so tf.data and the PyDataset twin give the same labels; evaluation
+batches keep `record.labels` (the majority label).
 """
 
 from dataclasses import asdict, dataclass
@@ -35,6 +42,9 @@ class PipelineConfig:
     augmentation: an Augmentation (or its dict) used when training; None for none.
     sample_weights: deliver sklearn's balanced weights as the third element (AMDCNN).
     tta: "tencrop" for ten-crop evaluation batches (see `ten_crop`), None for one view.
+    label_sampling: when training, draw each image's label afresh each epoch from its
+        distribution, `record.extra["soft_labels"]` (FERPlus with soft_labels=True); evaluation
+        batches keep `record.labels`.
     """
 
     input_size: tuple = None
@@ -46,6 +56,7 @@ class PipelineConfig:
     batch_size: int = 32
     seed: int = 0
     tta: str = None
+    label_sampling: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "augmentation", Augmentation.from_dict(self.augmentation))
@@ -63,6 +74,8 @@ class PipelineConfig:
             raise ValueError(f"pipeline tta must be one of {TTA}, got {self.tta!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"pipeline batch_size must be a positive integer, got {self.batch_size!r}")
+        if not isinstance(self.label_sampling, bool):
+            raise ValueError(f"pipeline label_sampling must be true or false, got {self.label_sampling!r}")
 
     @classmethod
     def from_dict(cls, options):
@@ -88,6 +101,72 @@ def _prepare(images, config):
     if size[0] > images.shape[1] or size[1] > images.shape[2]:
         raise ValueError(f"input_size {size} is larger than the images ({images.shape[1]}x{images.shape[2]}); set resize")
     return images
+
+
+_LABELS = 0x1ABE1  # stream tag of the sampled labels
+_MASK32 = 0xFFFFFFFF
+
+
+class _Bitwise:
+    """The bitwise ops of NumPy or TensorFlow, so `label_hash` is one definition for both."""
+
+    def __init__(self, xor, shift_right, shift_left, bit_and, int64):
+        self.xor, self.shift_right, self.shift_left, self.bit_and = xor, shift_right, shift_left, bit_and
+        self.int64 = int64
+
+
+NUMPY_BITWISE = _Bitwise(np.bitwise_xor, np.right_shift, np.left_shift, np.bitwise_and, np.int64)
+
+
+def _mul32(x, constant, ops):
+    """x * constant mod 2**32 for 0 <= x < 2**32, with every product below 2**49 (int64-exact)."""
+    high = ops.shift_left(ops.bit_and(x * (constant >> 16), 0xFFFF), 16)
+    return ops.bit_and(high + x * (constant & 0xFFFF), _MASK32)
+
+
+def _mix32(x, ops):
+    """A 32-bit integer finaliser (Wellons' lowbias32) on int64 values in [0, 2**32)."""
+    x = ops.xor(x, ops.shift_right(x, 16))
+    x = _mul32(x, 0x7FEB352D, ops)
+    x = ops.xor(x, ops.shift_right(x, 15))
+    x = _mul32(x, 0x846CA68B, ops)
+    return ops.xor(x, ops.shift_right(x, 16))
+
+
+def label_hash(seed, epoch, indices, ops=NUMPY_BITWISE):
+    """int64 hashes in [0, 2**32) of (seed, epoch, each index): int64 values (NumPy or TF, `ops`)."""
+    h = ops.int64(_LABELS)
+    for value in (ops.int64(seed), ops.int64(epoch)):
+        for half in (ops.bit_and(value, _MASK32), ops.bit_and(ops.shift_right(value, 32), _MASK32)):
+            h = _mix32(ops.xor(h, half), ops)
+    return _mix32(ops.xor(h, ops.bit_and(indices, _MASK32)), ops)
+
+
+def label_cdf(record):
+    """float64 (N, classes) cumulative label distribution of `record.extra["soft_labels"]`, 1.0 from
+    each row's last class with mass on (so a draw never lands on a class without mass)."""
+    soft = (record.extra or {}).get("soft_labels")
+    if soft is None:
+        raise ValueError(f"label_sampling needs per-image label distributions, record.extra['soft_labels'], "
+                         f"and {record.name} ({record.split or 'all'}) has none (FERPlus: soft_labels: true)")
+    soft = np.asarray(soft, np.float64)
+    if soft.shape != (len(record.labels), len(record.class_names)):
+        raise ValueError(f"soft_labels has shape {soft.shape}, expected {(len(record.labels), len(record.class_names))}")
+    if not np.isfinite(soft).all() or (soft < 0).any() or (soft.sum(axis=1) <= 0).any():
+        raise ValueError("soft_labels must be finite, non-negative, with mass on some class in every row")
+    cdf = np.cumsum(soft, axis=1) / soft.sum(axis=1, keepdims=True)
+    last = soft.shape[1] - 1 - np.argmax(soft[:, ::-1] > 0, axis=1)
+    cdf[np.arange(soft.shape[1]) >= last[:, None]] = 1.0
+    return cdf
+
+
+def sample_labels(cdf, seed, epoch, indices):
+    """int32 labels of samples `indices` in epoch `epoch`, drawn from their rows of `cdf`
+    (`label_cdf`): the first class whose cumulative probability exceeds a uniform in [0, 1) made
+    from `label_hash` (what the tf.data pipeline computes too)."""
+    indices = np.asarray(indices, np.int64)
+    uniform = label_hash(seed, epoch, indices).astype(np.float64) / 2.0**32
+    return np.argmax(uniform[:, None] < cdf[indices], axis=1).astype(np.int32)
 
 
 def ten_crop(images, size):
@@ -121,7 +200,7 @@ def _finish(images, config):
 
 
 def _batch_indices(n, config, shuffle, epochs, initial_epoch):
-    """(indices, seed pair) per batch. Each epoch's order and augmentation draws are a pure
+    """(indices, seed pair, epoch key) per batch. Each epoch's order and augmentation draws are a pure
     function of (config.seed, epoch), so a run resumed at epoch k sees what it would have seen."""
     import tensorflow as tf
 
@@ -138,7 +217,7 @@ def _batch_indices(n, config, shuffle, epochs, initial_epoch):
                 lambda i: tf.random.experimental.index_shuffle(i, epoch_seed, tf.constant(n - 1, tf.int64))
             )
         batches = indices.batch(config.batch_size).enumerate()
-        return batches.map(lambda b, ids: (ids, tf.random.experimental.stateless_fold_in(epoch_seed, b)))
+        return batches.map(lambda b, ids: (ids, tf.random.experimental.stateless_fold_in(epoch_seed, b), key))
 
     # flat_map hides the length; state it so Keras knows the steps (progress bars, no "input ran
     # out of data" warning after the first validation pass).
@@ -179,8 +258,18 @@ def make_dataset(record, config, training, inputs=None, shuffle=None, epochs=Non
 
         weights = tf.constant(sample_weights(record.labels).astype(np.float32))
     tencrop = not training and config.tta == "tencrop"
+    cdf = tf.constant(label_cdf(record)) if training and config.label_sampling else None
+    bitwise = _Bitwise(tf.bitwise.bitwise_xor, tf.bitwise.right_shift, tf.bitwise.left_shift, tf.bitwise.bitwise_and,
+                       lambda value: tf.cast(value, tf.int64))
 
-    def load(indices, seed):
+    def labels_of(indices, epoch):
+        if cdf is None:
+            return tf.gather(labels, indices)
+        hashes = label_hash(config.seed, epoch, indices, bitwise)
+        uniform = tf.cast(hashes, tf.float64) / 2.0**32
+        return tf.argmax(tf.cast(uniform[:, None] < tf.gather(cdf, indices), tf.int32), axis=1, output_type=tf.int32)
+
+    def load(indices, seed, epoch):
         x = {}
         for key, tensor in tensors.items():
             images = tf.cast(tf.gather(tensor, indices), tf.float32)
@@ -191,7 +280,7 @@ def make_dataset(record, config, training, inputs=None, shuffle=None, epochs=Non
                 images = augment_batch(images, size, config.augmentation, seed, training)
             x[key] = _finish(images, config)
         x = x if named else x["x"]
-        y = tf.gather(labels, indices)
+        y = labels_of(indices, epoch)
         return (x, y) if weights is None else (x, y, tf.gather(weights, indices))
 
     dataset = _batch_indices(n, config, training if shuffle is None else shuffle, epochs, initial_epoch)

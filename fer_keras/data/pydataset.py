@@ -14,7 +14,9 @@ or ten-crop views otherwise, channel conversion and normalisation.
 
 Determinism: epoch e's order is a permutation drawn from (seed, e) and batch b's augmentation
 draws come from a Generator seeded with (seed, e, b), so any batch is a pure function of
-(config, epoch, index), whatever the workers. `len()` is the batches per epoch; the `epoch`
+(config, epoch, index), whatever the workers. With `label_sampling`, training labels are drawn
+per (seed, epoch, sample) by `fer_keras.data.pipeline.sample_labels`: the tf.data pipeline's
+labels exactly. `len()` is the batches per epoch; the `epoch`
 attribute (starting at `initial_epoch`) selects the epoch and `on_epoch_end` advances it. Keras
 3 also calls `on_epoch_end` once when fit starts (EpochIterator.reset), before its first epoch,
 and peeks at one batch to build the model, so counting those calls alone puts fit's epoch k on
@@ -31,7 +33,7 @@ import math
 import numpy as np
 
 from fer_keras.data.augment import GRAY_WEIGHTS, augment_batch_numpy
-from fer_keras.data.pipeline import PipelineConfig, _batches_per_epoch, _prepare
+from fer_keras.data.pipeline import PipelineConfig, _batches_per_epoch, _prepare, label_cdf, sample_labels
 from fer_keras.quiet import import_keras_quietly
 
 keras = import_keras_quietly()
@@ -114,6 +116,7 @@ class RecordPyDataset(keras.utils.PyDataset):
 
             self.weights = sample_weights(record.labels).astype(np.float32)
         self.tencrop = not training and config.tta == "tencrop"
+        self.cdf = label_cdf(record) if training and config.label_sampling else None
         self.epochs, self.initial_epoch, self.epoch = epochs, initial_epoch, initial_epoch
         self.transform = transform
         self._orders = {}
@@ -156,7 +159,7 @@ class RecordPyDataset(keras.utils.PyDataset):
                 images = augment_batch_numpy(images, out_size, self.config.augmentation, rng, self.training)
             x[key] = finish_numpy(images, self.config)
         x = x if self.named else x["x"]
-        y = self.labels[indices]
+        y = self.labels[indices] if self.cdf is None else sample_labels(self.cdf, self.config.seed, epoch, indices)
         batch = (x, y) if self.weights is None else (x, y, self.weights[indices])
         return batch if self.transform is None else self.transform(*batch)
 
