@@ -102,7 +102,8 @@ def table(rows):
         if r.get("target") is not None:
             met += f" (≥ {r['target']})"
         name = NAMES.get(r["model"], r["model"])
-        lines.append(f"| {name} | {DATASETS.get(r['dataset'], r['dataset'])} | {PROTOCOLS[r['protocol']]} | "
+        protocol = PROTOCOLS[r["protocol"]] + (f", {'single crop' if r['tta'] in (None, 'none') else r['tta']}" if r["protocol"] == "cross_dataset" else "")
+        lines.append(f"| {name} | {DATASETS.get(r['dataset'], r['dataset'])} | {protocol} | "
                      f"{_cell(r['paper_accuracy'])} | {ours} | {folds} | {r['epochs'] or '–'} | {met} |")
     return "\n".join(lines)
 

@@ -23,6 +23,7 @@ names are re-exported here, as they were importable from this module before.
 
 import numpy as np
 
+from fer_keras.data.jaffe import FACE_SIDE as JAFFE_FACE_SIDE
 from fer_keras.evaluation import (
     TTA_CHOICES,
     Evaluation,
@@ -52,8 +53,9 @@ from fer_keras.trained import (
 )
 
 # Side of the (square) face images each dataset's reader delivers by default: what `face_side`
-# aligns photos to before the pipeline crops them to the model's input.
-DATASET_FACE_SIDES = {"fer2013": 48, "ferplus": 48, "rafdb": 100, "expw": 100}
+# aligns photos to before the pipeline crops them to the model's input. CK+48's images are 48x48
+# face crops; JAFFE's reader crops its portraits' faces to JAFFE_FACE_SIDE (48).
+DATASET_FACE_SIDES = {"fer2013": 48, "ferplus": 48, "rafdb": 100, "expw": 100, "ckplus": 48, "jaffe": JAFFE_FACE_SIDE}
 
 # Names of fer_keras.trained and fer_keras.evaluation importable from here (not in __all__).
 _MOVED = (RUN_MODEL_FILES, TTA_CHOICES, WEIGHTS_SUFFIXES, check_model, load_pretrained_trained, num_outputs)
@@ -62,7 +64,8 @@ _MOVED = (RUN_MODEL_FILES, TTA_CHOICES, WEIGHTS_SUFFIXES, check_model, load_pret
 def face_side(recipe, model):
     """The side of the square aligned face a photo's face is warped to before the evaluation
     pipeline crops it to the model's input: the recipe's pipeline.resize, else its reader's
-    image_size option, else the dataset's face size (DATASET_FACE_SIDES), else the input size."""
+    image_size option, else its face_size option (JAFFE's crops), else the dataset's face size
+    (DATASET_FACE_SIDES), else the input size."""
     height, width = input_shape(model)[:2]
     pipeline, data = recipe.get("pipeline") or {}, recipe.get("data") or {}
     side = None
@@ -70,6 +73,8 @@ def face_side(recipe, model):
         side = max(pipeline["resize"])
     elif (data.get("options") or {}).get("image_size"):
         side = max(data["options"]["image_size"])
+    elif (data.get("options") or {}).get("face_size") and (data.get("options") or {}).get("face_crop", True):
+        side = int(data["options"]["face_size"])  # a portrait dataset's face crops (JAFFE's reader)
     else:
         side = DATASET_FACE_SIDES.get(data.get("dataset"))
     return int(max(side or 0, height, width))

@@ -37,6 +37,7 @@ The package's modules, each importable on its own (none imports TensorFlow at im
     detect.py     get_detector, detect_landmarks, detect_faces (one batched MTCNN generator)
     blazeface.py  detect_faces_blazeface (BlazeFace, `fer-keras predict`'s default detector)
     cache.py      landmarks_cache_file, landmarks_for_record
+    crop.py       crop_faces (aligned face crops of portrait datasets such as JAFFE, for their readers)
     align.py      alignment_matrix, align_face (and the warp, area-averaging large faces first)
     regions.py    REGION_GEOMETRY, region_matrices, region_crops, region_crops_for_record
 Everything is re-exported here; module-level settings that callers may replace (MAX_WARP_SHRINK,
@@ -47,6 +48,7 @@ get_detector, detect_landmarks) are read through this package at each call, so t
 from fer_keras.data.faces.align import BORDERS, MAX_WARP_SHRINK, _border, _shrink_first, _warp, align_face, alignment_matrix
 from fer_keras.data.faces.blazeface import BLAZEFACE_DEFAULTS, detect_faces_blazeface
 from fer_keras.data.faces.cache import CACHE_VERSION, _load_cache, landmarks_cache_file, landmarks_for_record
+from fer_keras.data.faces.crop import crop_faces
 from fer_keras.data.faces.detect import DETECTOR_DEFAULTS, PHOTO_DEFAULTS, detect_faces, detect_landmarks, get_detector
 from fer_keras.data.faces.landmarks import LANDMARK_NAMES, TEMPLATE, FaceLandmarks
 from fer_keras.data.faces.regions import REGION_GEOMETRY, REGIONS, region_crops, region_crops_for_record, region_matrices
@@ -66,6 +68,7 @@ __all__ = [
     "TEMPLATE",
     "align_face",
     "alignment_matrix",
+    "crop_faces",
     "detect_faces",
     "detect_faces_blazeface",
     "detect_landmarks",

@@ -38,27 +38,40 @@ def _cache_root():
     return Path(os.environ.get("FER_KERAS_CACHE", Path.home() / ".cache" / "fer_keras"))
 
 
+def _cache_folder(source):
+    """The folder holding `source` (a file or a folder) when it is writable, else the cache root:
+    the FER2013 reader's placement rule (mode bits as well as access(), since root may write into
+    folders marked read-only, and a shared, read-only dataset folder must stay untouched)."""
+    parent = source.parent
+    if parent.stat().st_mode & 0o222 and os.access(parent, os.W_OK):
+        return parent
+    return _cache_root()
+
+
 def landmarks_cache_file(record, settings):
     """Where `landmarks_for_record` caches `record`'s landmarks for detector `settings`.
 
-    With a source file or folder: beside it (or, where that folder is read-only, under
+    With a source file or folder: beside it (or, where the folder holding it is read-only, under
     $FER_KERAS_CACHE or ~/.cache/fer_keras; the placement rule of the FER2013 reader's cache), named
     `.<source name>.landmarks.<key>.npz`, the key hashing the source (a file: a digest of its bytes,
-    so the cache survives a re-copied dataset; a folder: its resolved path, size and modification
-    time), the record's name, split and length, a cheap digest of its images and the settings.
-    Without one: under the cache root, keyed by a digest of every image byte.
+    so the cache survives a re-copied dataset; a folder, as the image-folder readers give: its
+    resolved path, size and modification time), the record's name, split and length, a cheap
+    digest of its images and the settings. Without one: under the cache root, keyed by a digest of
+    every image byte.
     """
-    from fer_keras.data.fer2013 import _cache_path, file_digest
+    from fer_keras.data.fer2013 import file_digest
 
     source = Path(record.source) if record.source else None
     settings_text = repr(sorted(settings.items()))
     if source is not None and source.exists():
+        if source.is_dir():
+            source = source.resolve()  # "." or "data/jaffe/": a name and the folder that holds it
         stat = source.stat()
         where = [file_digest(source)] if source.is_file() else [str(source.resolve()), stat.st_size, stat.st_mtime_ns]
         parts = [*where, record.name, record.split, len(record.images),
                  _images_digest(record.images, full=False), settings_text, CACHE_VERSION]
         key = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
-        return _cache_path(source).parent / f".{source.name}.landmarks.{key}.npz"
+        return _cache_folder(source) / f".{source.name}.landmarks.{key}.npz"
     parts = [record.name, record.split, len(record.images), _images_digest(record.images, full=True), settings_text,
              CACHE_VERSION]
     key = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
