@@ -92,19 +92,23 @@ def _cell(value, digits=2):
 
 
 def table(rows):
-    lines = ["| model | dataset | protocol | paper | ours (mean ± std) | folds run | epochs | target met |",
+    lines = ["| model | dataset | protocol | paper | ours (mean ± std) | folds run | epochs (per fold) | target met |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         ours = "not run yet" if r["accuracy_mean"] is None else (
             _cell(r["accuracy_mean"]) + ("" if r["accuracy_std"] is None else f" ± {_cell(r['accuracy_std'])}"))
         folds = "–" if r["folds_total"] is None else f"{r['folds_run']} of {r['folds_total']}"
+        done = [f["epochs_done"] for f in r.get("per_fold") or []]
+        epochs = r["epochs"] or "–"
+        if done:  # early stopping may end a fold before the recipe's epochs
+            epochs = f"{min(done)}{'' if min(done) == max(done) else f'-{max(done)}'} of {r['epochs']}"
         met = {True: "yes", False: "**no**"}.get(r.get("reaches_target"), "–")
         if r.get("target") is not None:
             met += f" (≥ {r['target']})"
         name = NAMES.get(r["model"], r["model"])
         protocol = PROTOCOLS[r["protocol"]] + (f", {'single crop' if r['tta'] in (None, 'none') else r['tta']}" if r["protocol"] == "cross_dataset" else "")
         lines.append(f"| {name} | {DATASETS.get(r['dataset'], r['dataset'])} | {protocol} | "
-                     f"{_cell(r['paper_accuracy'])} | {ours} | {folds} | {r['epochs'] or '–'} | {met} |")
+                     f"{_cell(r['paper_accuracy'])} | {ours} | {folds} | {epochs} | {met} |")
     return "\n".join(lines)
 
 
