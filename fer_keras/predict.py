@@ -24,9 +24,12 @@ place of an input file, and copies that would replace existing files unless `ove
 is written under a hidden temporary name and then renamed into place.
 """
 
+import contextlib
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -199,7 +202,8 @@ def _output_plan(files, paths, out, overwrite):
     identities = {_identity(path): path for path in files}
     names, plan, existing = _OutputNames(out), [], []
     for path in files:
-        suffix = ".mp4" if is_video(path) else path.suffix if cv2.haveImageWriter(f"x{path.suffix}") else ".png"
+        writable = _opencv_can_name(path.suffix) and cv2.haveImageWriter(f"x{path.suffix}")
+        suffix = ".mp4" if is_video(path) else path.suffix if writable else ".png"
         target = names(path, suffix)
         same = inputs.get(target.resolve())
         if same is None and _identity(target) is not None:
@@ -226,22 +230,56 @@ def check_out(paths, out, overwrite=False):
     return [] if out is None else _output_plan(files, paths, out, overwrite)
 
 
+def _opencv_can_name(text):
+    """Whether OpenCV may be given `text` as a file name or suffix: it must encode as UTF-8. A name
+    holding a byte that is not UTF-8 (Python's surrogate escapes) crashes OpenCV's Python binding
+    with a segmentation fault (issue 35), so such a name never reaches OpenCV."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _opencv_name(path):
+    """A name OpenCV can open `path` by: its own, or, for a name that is not UTF-8, a temporary
+    ASCII symbolic link to it (removed afterwards)."""
+    if _opencv_can_name(str(path)):
+        yield str(path)
+        return
+    folder = tempfile.mkdtemp(prefix="fer-keras-")
+    link = os.path.join(folder, "input" + (path.suffix if _opencv_can_name(path.suffix) else ""))
+    try:
+        os.symlink(os.path.abspath(path), link)
+        yield link
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _temporary(target):
-    """A new hidden name beside `target`, with its suffix (OpenCV picks the encoder by it)."""
-    return target.with_name(f".{target.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp{target.suffix}")
+    """A new hidden ASCII name beside `target`, with its suffix (OpenCV picks the video encoder by
+    it, and the target's own name may not be one OpenCV can take)."""
+    return target.with_name(f".fer-keras.{os.getpid()}.{secrets.token_hex(4)}.tmp{target.suffix}")
 
 
 def _write_image(target, image_bgr):
-    """Write the image to a temporary name beside `target`, then rename it into place; False when
-    OpenCV cannot write it."""
+    """Encode the image by `target`'s suffix and write it to a temporary name beside `target`, then
+    rename it into place (Python writes the file, so any name works); False when it cannot be
+    encoded or written."""
     import cv2
 
+    ok, data = cv2.imencode(target.suffix, image_bgr)
+    if not ok:
+        return False
     temporary = _temporary(target)
     try:
-        if not cv2.imwrite(str(temporary), image_bgr):
-            return False
+        with open(temporary, "wb") as handle:
+            handle.write(data.tobytes())
         os.replace(temporary, target)
         return True
+    except OSError:
+        return False
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -312,9 +350,14 @@ def _predict_video(predictor, path, target, every, report):
 
 
 def _analyse_video(predictor, path, target, temporary, every, report):
+    with _opencv_name(path) as name:
+        _analyse_video_named(predictor, name, path, target, temporary, every, report)
+
+
+def _analyse_video_named(predictor, name, path, target, temporary, every, report):
     import cv2
 
-    capture = cv2.VideoCapture(str(path))
+    capture = cv2.VideoCapture(name)
     if not capture.isOpened():
         report({"file": str(path), "frame": None, "error": "cannot be opened as a video"})
         return

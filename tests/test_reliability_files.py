@@ -289,3 +289,69 @@ def test_predict_reports_a_truncated_photo_instead_of_classifying_its_grey_fill(
     entries = {Path(e["file"]).name: e for e in predict_paths(StubPredictor(), [str(cut), str(whole)])}
     assert "truncated JPEG" in entries["cut.jpg"]["error"] and "faces" not in entries["cut.jpg"]
     assert entries["whole.jpg"]["faces"] == []
+
+
+ODD = b"odd\xff"  # a file-name byte that is not UTF-8: Python holds it as a surrogate escape
+
+
+def test_predict_writes_a_copy_of_a_photo_whose_name_is_not_utf8_and_goes_on(tmp_path):
+    """Issue 35: OpenCV's binding crashed the process (segmentation fault, exit 139) on such a name
+    when predict wrote its annotated copy, losing every file after it. Run in a subprocess so that a
+    crash fails this test instead of killing pytest."""
+    import os
+    import subprocess
+    import sys
+
+    import cv2
+
+    photos, out = tmp_path / "photos", tmp_path / "annotated"
+    photo(photos / "a.png", 10)
+    odd = os.fsencode(photos) + b"/" + ODD + b".jpg"
+    with open(odd, "wb") as handle:
+        handle.write(cv2.imencode(".jpg", np.full((40, 50, 3), 90, np.uint8))[1].tobytes())
+    photo(photos / "z.png", 200)
+    script = (
+        "import json, sys\n"
+        "from tests.test_reliability_files import StubPredictor\n"
+        "from fer_keras.predict import predict_paths\n"
+        "entries = predict_paths(StubPredictor(), [sys.argv[1]], out=sys.argv[2])\n"
+        "print(json.dumps(entries))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(photos), str(out)], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    entries = json.loads(done.stdout)
+    assert [Path(e["file"]).name for e in entries] == ["a.png", os.fsdecode(ODD + b".jpg"), "z.png"]
+    assert all("annotated" in e and "error" not in e for e in entries)
+    assert sorted(os.listdir(os.fsencode(out))) == [b"a.png", ODD + b".jpg", b"z.png"]  # the name kept, byte for byte
+    copy = np.frombuffer(open(os.fsencode(out) + b"/" + ODD + b".jpg", "rb").read(), np.uint8)
+    assert cv2.imdecode(copy, cv2.IMREAD_COLOR).shape == (40, 50, 3)
+
+
+def test_predict_reads_and_writes_a_video_whose_name_is_not_utf8(tmp_path):
+    import os
+
+    import cv2
+
+    from fer_keras.predict import predict_paths
+
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (32, 24))
+    if not writer.isOpened():
+        pytest.skip("OpenCV cannot write mp4v videos here")
+    for value in (40, 120, 200):
+        writer.write(np.full((24, 32, 3), value, np.uint8))
+    writer.release()
+    odd = os.fsencode(tmp_path) + b"/" + ODD + b".mp4"
+    os.rename(video, odd)
+    out = tmp_path / "annotated"
+    entries = predict_paths(StubPredictor(), [os.fsdecode(odd)], out=out)
+    assert entries[-1]["video"]["frames"] == 3 and entries[-1]["annotated"] == os.fsdecode(os.fsencode(out) + b"/" + ODD + b".mp4")
+    assert os.listdir(os.fsencode(out)) == [ODD + b".mp4"]  # no temporary file or link left
+    assert not [p for p in Path(tempfile_root()).glob("fer-keras-*")]
+
+
+def tempfile_root():
+    import tempfile
+
+    return tempfile.gettempdir()
