@@ -263,23 +263,48 @@ def _temporary(target):
     return target.with_name(f".fer-keras.{os.getpid()}.{secrets.token_hex(4)}.tmp{target.suffix}")
 
 
-def _write_image(target, image_bgr):
-    """Encode the image by `target`'s suffix and write it to a temporary name beside `target`, then
-    rename it into place (Python writes the file, so any name works); False when it cannot be
-    encoded or written."""
+def _place(temporary, target, overwrite):
+    """Move the finished `temporary` file to `target` and return where it went. With `overwrite`,
+    `target` is replaced; without, the name is claimed at this moment, not only when the output
+    plan was made: a name another process took in the meantime is never replaced, the next free
+    name_2, name_3, ... is used instead (a hard link claims a name atomically)."""
+    if overwrite:
+        os.replace(temporary, target)
+        return target
+    candidate, k = target, 1
+    while True:
+        try:
+            os.link(temporary, candidate)
+            return candidate
+        except FileExistsError:
+            k += 1
+            candidate = target.with_name(f"{target.stem}_{k}{target.suffix}")
+        except OSError:  # a file system without hard links: claim the name by exclusive creation
+            try:
+                with open(candidate, "xb") as handle, open(temporary, "rb") as source:
+                    shutil.copyfileobj(source, handle)
+                return candidate
+            except FileExistsError:
+                k += 1
+                candidate = target.with_name(f"{target.stem}_{k}{target.suffix}")
+
+
+def _write_image(target, image_bgr, overwrite=False):
+    """Encode the image by `target`'s suffix, write it to a temporary name beside `target` and
+    `_place` it; returns the path written, or None when it cannot be encoded or written (Python
+    writes the file, so any name works)."""
     import cv2
 
     ok, data = cv2.imencode(target.suffix, image_bgr)
     if not ok:
-        return False
+        return None
     temporary = _temporary(target)
     try:
         with open(temporary, "wb") as handle:
             handle.write(data.tobytes())
-        os.replace(temporary, target)
-        return True
+        return _place(temporary, target, overwrite)
     except OSError:
-        return False
+        return None
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -320,8 +345,9 @@ def predict_paths(predictor, paths, out=None, every=1, emit=None, overwrite=Fals
             entry = {"file": str(path), "frame": None, "faces": predictor.faces(marks, probabilities)}
             if target is not None:
                 annotated = annotate(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), entry["faces"], predictor.class_names)
-                if _write_image(target, annotated):
-                    entry["annotated"] = str(target)
+                written = _write_image(target, annotated, overwrite)
+                if written is not None:
+                    entry["annotated"] = str(written)
                 else:
                     print(f"{path}: cannot write the annotated copy {target}", file=sys.stderr)
             report(entry)
@@ -330,7 +356,7 @@ def predict_paths(predictor, paths, out=None, every=1, emit=None, overwrite=Fals
     for path, target in zip(files, targets):
         if is_video(path):
             flush_images()
-            _predict_video(predictor, path, target, every, report)
+            _predict_video(predictor, path, target, every, report, overwrite)
         else:
             chunk.append((path, target))
             if len(chunk) >= predictor.batch_size:
@@ -339,22 +365,22 @@ def predict_paths(predictor, paths, out=None, every=1, emit=None, overwrite=Fals
     return entries
 
 
-def _predict_video(predictor, path, target, every, report):
+def _predict_video(predictor, path, target, every, report, overwrite=False):
     """Analyse a video; with `target`, also write the annotated video (under a temporary name first)."""
     temporary = None if target is None else _temporary(target)
     try:
-        _analyse_video(predictor, path, target, temporary, every, report)
+        _analyse_video(predictor, path, target, temporary, every, report, overwrite)
     finally:
         if temporary is not None:
             temporary.unlink(missing_ok=True)
 
 
-def _analyse_video(predictor, path, target, temporary, every, report):
+def _analyse_video(predictor, path, target, temporary, every, report, overwrite):
     with _opencv_name(path) as name:
-        _analyse_video_named(predictor, name, path, target, temporary, every, report)
+        _analyse_video_named(predictor, name, path, target, temporary, every, report, overwrite)
 
 
-def _analyse_video_named(predictor, name, path, target, temporary, every, report):
+def _analyse_video_named(predictor, name, path, target, temporary, every, report, overwrite):
     import cv2
 
     capture = cv2.VideoCapture(name)
@@ -407,8 +433,7 @@ def _analyse_video_named(predictor, name, path, target, temporary, every, report
     summary = {"file": str(path), "frame": None, "video": stats}
     if writer is not None:
         writer.release()
-        os.replace(temporary, target)
-        summary["annotated"] = str(target)
+        summary["annotated"] = str(_place(temporary, target, overwrite))
     report(summary)
 
 
