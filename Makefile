@@ -23,7 +23,7 @@ help:
 	@echo "make test-all  the fast tier, then the slow tier (tests marked slow; what CI runs)"
 	@echo "make complexity  rewrite docs/complexity/*.json (parameters and MACs quoted in README and docs)"
 	@echo "make train MODEL=amdcnn [DATASET=fer2013] [DATA=path] [EPOCHS=n] [OUT=runs/...] [SET='k=v ...']"
-	@echo "               train a paper's recipe (experiments/MODEL_DATASET.yaml); no DATA: the bundled FER2013 sample"
+	@echo "               train a paper's recipe (fer_keras/recipes/MODEL_DATASET.yaml; fer-keras recipes); no DATA: the bundled FER2013 sample"
 	@echo "make resume RUN=runs/...      continue an interrupted run"
 	@echo "make evaluate RUN=runs/... [DATA=path] [SPLIT=PublicTest] [TTA=tencrop]"
 	@echo "make predict IMAGE=photo.jpg [RUN=runs/...]   faces, emotions and probabilities (default: bundled amdcnn_plus_fer2013)"

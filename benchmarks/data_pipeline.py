@@ -27,7 +27,7 @@ from fer_keras.quiet import import_keras_quietly
 
 DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared/data/fer2013/fer2013.csv.gz"
 
-# The papers' FER2013 input settings (the recipes in experiments/ use the same values).
+# The papers' FER2013 input settings (the recipes in fer_keras/recipes/ use the same values).
 SETTINGS = {
     "amdcnn": dict(
         config=dict(batch_size=32, sample_weights=True,

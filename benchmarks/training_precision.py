@@ -24,7 +24,7 @@ import numpy as np
 
 from fer_keras.training import native_bfloat16_flags
 
-# Each recipe measured (experiments/<recipe>.yaml: its model, options, input, loss) and its default batches:
+# Each recipe measured (fer_keras/recipes/<recipe>.yaml: its model, options, input, loss) and its default batches:
 # the recipe's own batch and larger ones.
 SETTINGS = {
     "amdcnn_plus": dict(recipe="amdcnn_plus_fer2013", batches=(64, 128, 256)),
@@ -85,7 +85,7 @@ def main():
     for name in args.settings.split(","):
         batches = map(int, args.batches.split(",")) if args.batches else SETTINGS[name]["batches"]
         for batch in batches:
-            row = {"setting": name, "recipe": f"experiments/{SETTINGS[name]['recipe']}.yaml", "batch_size": batch}
+            row = {"setting": name, "recipe": f"fer_keras/recipes/{SETTINGS[name]['recipe']}.yaml", "batch_size": batch}
             for policy in args.policies.split(","):
                 child = subprocess.run([sys.executable, __file__, "--one", f"{name}:{batch}:{policy}", "--steps", str(args.steps)],
                                        capture_output=True, text=True, check=True)

@@ -4,7 +4,7 @@ Both faithful runs (experiments/results/amdcnn_fer2013_run1, amdcnn_fer2013) pla
 about epoch 45 while training accuracy keeps climbing (issue 15). Two of the recipe's values are
 readings, not the paper's words: the margin m = 0.35 (the paper gives none; AM-Softmax's default)
 and random vertical flips (the paper lists them; half the training faces are then upside down,
-none of the test faces are). Variants of experiments/amdcnn_fer2013.yaml at the same budget:
+none of the test faces are). Variants of fer_keras/recipes/amdcnn_fer2013.yaml at the same budget:
 
     python experiments/amdcnn_gap_probe.py [--train-rows 28709] [--val-rows 3589] [--epochs 40]
 

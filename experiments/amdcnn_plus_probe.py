@@ -1,4 +1,4 @@
-"""Issue 18: what each ingredient of experiments/amdcnn_plus_fer2013.yaml gives, leave-one-out at equal
+"""Issue 18: what each ingredient of fer_keras/recipes/amdcnn_plus_fer2013.yaml gives, leave-one-out at equal
 budget: the full recipe, and the recipe with one ingredient put back to the AMDCNN paper's choice.
 
     python experiments/amdcnn_plus_probe.py [--train-rows 5000] [--val-rows 1500] [--epochs 5]

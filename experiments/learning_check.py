@@ -171,7 +171,7 @@ def _stop_check(epochs, warmup=0, pass_accuracy=None):
 
 def require_current_recipe(run, model, data):
     """Exit (naming what differs) when `run` was trained on other data or with another recipe than
-    experiments/<model>_fer2013.yaml as it is now; the current recipe."""
+    the shipped <model>_fer2013 recipe as it is now (fer_keras/recipes/); the current recipe."""
     from fer_keras.recipes import load_recipe
 
     current = load_recipe(model, "fer2013")
@@ -182,7 +182,7 @@ def require_current_recipe(run, model, data):
         differences = recipe_differences(comparable(saved["recipe"]), comparable(current))
         if differences:
             raise SystemExit(f"learning check: {run} was trained with another recipe than "
-                             f"experiments/{model}_fer2013.yaml (differs in {', '.join(differences)}); "
+                             f"fer_keras/recipes/{model}_fer2013.yaml (differs in {', '.join(differences)}); "
                              f"check the current recipe in another folder with --runs")
     return current
 

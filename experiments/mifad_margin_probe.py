@@ -71,7 +71,7 @@ def main():
                 "kept_epoch_most_predicted_share": round(float(counts.max() / counts.sum()), 4),
             }
     result = {
-        "what": ("MIFAD-Net, experiments/mifad_net_fer2013.yaml with only the loss changed, trained on "
+        "what": ("MIFAD-Net, fer_keras/recipes/mifad_net_fer2013.yaml with only the loss changed, trained on "
                  f"{args.train_rows} random FER2013 Training rows for {args.epochs} epochs "
                  f"({-(-args.train_rows // batch_size) * args.epochs} steps of {batch_size}), scored on {args.val_rows} random PublicTest rows"),
         "source": str(args.data),

@@ -101,7 +101,7 @@ def main(recipe_name, variants, description, out_name, defaults=(4000, 1000, 4),
                 continue
             print(f"== {name}", file=sys.stderr, flush=True)
             results[name] = run_variant(recipe_name, overrides, csv, args.epochs, Path(tmp) / f"variant{index}")
-    what = (f"{description} experiments/{recipe_name}_fer2013.yaml with each variant's overrides, trained on "
+    what = (f"{description} fer_keras/recipes/{recipe_name}_fer2013.yaml with each variant's overrides, trained on "
             f"{args.train_rows} random FER2013 Training rows for {args.epochs} epochs "
             f"({-(-args.train_rows // batch_size) * args.epochs} steps of {batch_size}), "
             f"selected and scored on {args.val_rows} random PublicTest rows")

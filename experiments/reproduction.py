@@ -48,7 +48,7 @@ def claim_row(claim):
     """One reproduction.json row for a claim of experiments/results/reproduction_claims.yaml."""
     folder = RESULTS / claim["results"]
     row = {key: claim[key] for key in ("model", "dataset", "protocol", "paper_accuracy")}
-    row.update({"target": claim.get("target"), "where": claim["where"], "recipe": f"experiments/{claim['recipe']}.yaml"})
+    row.update({"target": claim.get("target"), "where": claim["where"], "recipe": f"fer_keras/recipes/{claim['recipe']}.yaml"})
     cv, single = _json(folder / "crossval.json"), _json(folder / "metrics.json")
     if cv is not None:
         row.update({

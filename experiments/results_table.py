@@ -24,7 +24,7 @@ BEGIN, END = "<!-- results-table:begin -->", "<!-- results-table:end -->"
 CHECK_BEGIN, CHECK_END = "<!-- learning-check:begin -->", "<!-- learning-check:end -->"
 NAMES = {"mifad_net": "MIFAD-Net", "mrcar": "MrCAR", "amdcnn": "AMDCNN", "lban": "LBAN-IL"}
 FER2013_INPUTS = {"mifad_net": "48x48x1", "mrcar": "44x44x1", "amdcnn": "48x48x1", "lban": "40x40x1"}
-# Runs of recipes beyond the papers (experiments/<name>.yaml), after the faithful ones: results folder -> label.
+# Runs of recipes beyond the papers (fer_keras/recipes/<name>.yaml), after the faithful ones: results folder -> label.
 BEYOND = {"amdcnn_plus_fer2013": "AMDCNN network, lightweight recipe (beyond the papers, issue 18)"}
 
 

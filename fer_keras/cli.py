@@ -3,6 +3,7 @@
     fer-keras --version
     fer-keras layers [--json]                                list the reusable layers and losses
     fer-keras summary MODEL [--input-shape H,W,C] [--json]   layers, parameters, MACs and FLOPs
+    fer-keras recipes [--json]                               the training recipes that ship (and ./experiments' own)
     fer-keras train MODEL [--dataset D] [--data PATH] [--epochs N] [--out RUN] [--set k=v ...]
     fer-keras train --resume RUN [--set training.time_limit_minutes=N]   continue an interrupted run
     fer-keras crossval RECIPE --data PATH [--out DIR] [--folds 0-2] [--set k=v ...] [--time-limit-minutes N]
@@ -130,6 +131,20 @@ def cmd_summary(args):
           f"fixed (LBC filters) {counts['params_fixed']:,}")
     print(f"compute per image: {counts['macs'] / 1e6:,.2f} M multiply-accumulates (MACs) = "
           f"{counts['flops'] / 1e6:,.2f} M FLOPs (2 x MACs)")
+    return 0
+
+
+def cmd_recipes(args):
+    from fer_keras.recipes import recipe_catalog
+
+    entries = recipe_catalog()
+    if args.json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    width = max((len(e["name"]) for e in entries), default=0)
+    for entry in entries:
+        where = "" if entry["source"] == "package" else f"  [{entry['source']}]"
+        print(f"{entry['name']:<{width}}  {entry['summary']}{where}")
     return 0
 
 
@@ -474,9 +489,13 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="print params_total, params_trainable, params_fixed, macs, flops")
     p.set_defaults(func=cmd_summary)
 
-    p = sub.add_parser("train", help="train a paper's recipe (experiments/<model>_<dataset>.yaml) into a run directory")
-    p.add_argument("model", nargs="?", help="a model name (as `fer-keras summary --help` lists), a recipe name or a "
-                   "recipe .yaml")
+    p = sub.add_parser("recipes", help="list the training recipes that ship with fer_keras (one a paper and dataset)")
+    p.add_argument("--json", action="store_true", help="print name, model, dataset, summary and source as JSON")
+    p.set_defaults(func=cmd_recipes)
+
+    p = sub.add_parser("train", help="train a paper's recipe (`fer-keras recipes` lists them) into a run directory")
+    p.add_argument("model", nargs="?", help="a model name (as `fer-keras summary --help` lists), a recipe name "
+                   "(`fer-keras recipes`) or a recipe .yaml")
     p.add_argument("--dataset", default=None, help="the recipe's dataset when MODEL is a model name (default fer2013)")
     p.add_argument("--data", default=None, help="the dataset's file or folder (default: the bundled FER2013 sample)")
     p.add_argument("--epochs", type=int, default=None, help="override training.epochs")

@@ -29,7 +29,7 @@ def _folds_of(recipe):
     folds = recipe["data"].get("folds")
     if not folds:
         raise ArgumentError("recipe", problem="data.folds is not set: cross-validation needs a recipe with folds "
-                            "(e.g. experiments/amdcnn_ckplus.yaml)")
+                            "(e.g. amdcnn_ckplus)")
     return int(folds.get("k", 10))
 
 

@@ -59,8 +59,8 @@ class ArgumentError(FerKerasError, ValueError):
 
 
 class RecipeError(FerKerasError, ValueError):
-    """A recipe (experiments/*.yaml), or an override of one, is not valid; the message names the
-    recipe and the key."""
+    """A recipe (fer_keras/recipes/*.yaml, or a file of yours), or an override of one, is not valid;
+    the message names the recipe and the key."""
 
 
 __all__ = ["NO_VALUE", "ArgumentError", "FerKerasError", "RecipeError"]

@@ -109,29 +109,54 @@ class CoupledL2SGD(keras.optimizers.SGD):
         return {**super().get_config(), "l2": self.l2}
 
 
-def learning_rate(optimizer, schedule, steps_per_epoch, epochs):
-    """The optimizer's learning rate under the recipe's `schedule` section (None: constant).
+def epoch_step_decay(learning_rate, steps_per_epoch, epochs, start_epoch: int, every_epochs: int, factor: float):
+    """The papers' step decay (`EpochStepDecay`): x`factor` every `every_epochs` epochs from `start_epoch`."""
+    return EpochStepDecay(learning_rate, steps_per_epoch, start_epoch, every_epochs, factor)
 
-    epoch_step_decay: `EpochStepDecay` (start_epoch, every_epochs, factor).
-    cosine (beyond the papers): linear warm-up from 0 over `warmup_epochs`, then half a cosine from
-        the learning rate down to `alpha` times it at the last of the recipe's `epochs` (Keras'
-        CosineDecay, on the optimizer's step count, so a resumed run continues it).
-    """
+
+def cosine(learning_rate, steps_per_epoch, epochs, warmup_epochs: float = 0.0, alpha: float = 0.0):
+    """Beyond the papers: linear warm-up from 0 over `warmup_epochs`, then half a cosine from the
+    learning rate down to `alpha` times it at the last of the recipe's `epochs` (Keras' CosineDecay,
+    on the optimizer's step count, so a resumed run continues it)."""
+    warmup = int(round(float(warmup_epochs) * steps_per_epoch))
+    total = int(epochs) * int(steps_per_epoch)
+    if not 0 <= warmup < total:
+        raise ValueError(f"cosine schedule: warmup_epochs must be >= 0 and below the recipe's epochs ({epochs}), "
+                         f"got {warmup_epochs!r}")
+    if warmup:
+        return keras.optimizers.schedules.CosineDecay(0.0, total - warmup, alpha=float(alpha),
+                                                      warmup_target=float(learning_rate), warmup_steps=warmup)
+    return keras.optimizers.schedules.CosineDecay(float(learning_rate), total, alpha=float(alpha))
+
+
+# A recipe's schedule section: {name: SCHEDULES key, and that function's keyword arguments but
+# SCHEDULE_ARGUMENTS, which the trainer passes}; a section without a name is DEFAULT_SCHEDULE.
+SCHEDULES = {"epoch_step_decay": epoch_step_decay, "cosine": cosine}
+SCHEDULE_ARGUMENTS = ("learning_rate", "steps_per_epoch", "epochs")
+DEFAULT_SCHEDULE = "epoch_step_decay"
+
+
+def optimizer_classes():
+    """{a recipe's optimizer.name: the Keras optimizer classes whose arguments its section may
+    hold}; sgd with `l2` is `CoupledL2SGD` (fer_keras.training)."""
+    return {"adam": (keras.optimizers.Adam,), "sgd": (keras.optimizers.SGD, CoupledL2SGD)}
+
+
+def learning_rate(optimizer, schedule, steps_per_epoch, epochs):
+    """The optimizer's learning rate under the recipe's `schedule` section (None: constant):
+    `SCHEDULES[name]` (epoch_step_decay: `EpochStepDecay`; cosine) with the section's other keys."""
+    import inspect
+
     base = optimizer["learning_rate"]
     if not schedule:
         return base
     options = {key: value for key, value in schedule.items() if key != "name"}
-    if schedule.get("name", "epoch_step_decay") == "cosine":
-        unknown = sorted(set(options) - {"warmup_epochs", "alpha"})
-        if unknown:
-            raise ValueError(f"cosine schedule: unknown key(s) {unknown}; known: alpha, warmup_epochs")
-        warmup = int(round(float(options.get("warmup_epochs", 0)) * steps_per_epoch))
-        total = int(epochs) * int(steps_per_epoch)
-        if not 0 <= warmup < total:
-            raise ValueError(f"cosine schedule: warmup_epochs must be >= 0 and below the recipe's epochs ({epochs}), "
-                             f"got {options.get('warmup_epochs')!r}")
-        if warmup:
-            return keras.optimizers.schedules.CosineDecay(0.0, total - warmup, alpha=float(options.get("alpha", 0.0)),
-                                                          warmup_target=float(base), warmup_steps=warmup)
-        return keras.optimizers.schedules.CosineDecay(float(base), total, alpha=float(options.get("alpha", 0.0)))
-    return EpochStepDecay(base, steps_per_epoch, options["start_epoch"], options["every_epochs"], options["factor"])
+    name = schedule.get("name", DEFAULT_SCHEDULE)
+    if name not in SCHEDULES:
+        raise ValueError(f"schedule name must be one of {', '.join(SCHEDULES)}, got {name!r}")
+    function = SCHEDULES[name]
+    known = [key for key in inspect.signature(function).parameters if key not in SCHEDULE_ARGUMENTS]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(f"{name} schedule: unknown key(s) {unknown}; known: {', '.join(known)}")
+    return function(base, steps_per_epoch, epochs, **options)

@@ -4,7 +4,7 @@ bundled pretrained name, with its recipe and class names.
     from fer_keras.trained import load_run, load_trained, load_model_weights
     model, recipe = load_run("runs/amdcnn_fer2013")             # best.keras and the run's recipe
     trained = load_trained(pretrained="amdcnn_fer2013")          # a Trained: model, recipe, class_names
-    model = load_model_weights("amdcnn", "amdcnn.weights.h5")   # built from experiments/amdcnn_fer2013.yaml
+    model = load_model_weights("amdcnn", "amdcnn.weights.h5")   # built from the amdcnn_fer2013 recipe
 
 Also what a loaded model takes and gives (`model_inputs`, `input_shape`, `uses_regions`,
 `num_outputs`), which evaluation, photos (fer_keras.inference) and export read.

@@ -35,6 +35,7 @@ from fer_keras.data.pipeline import PipelineConfig, make_dataset, steps_per_epoc
 from fer_keras.data.faces.regions import region_inputs
 from fer_keras.data.splits import load_splits
 from fer_keras.errors import ArgumentError, FerKerasError, RecipeError
+from fer_keras.recipes.schema import training_settings
 from fer_keras.torch_defaults import set_bn_momentum, set_initialization
 
 MONITOR = "val_probabilities_accuracy"
@@ -191,16 +192,14 @@ def distribution_strategy(setting):
 
 
 def _optimizer(recipe, steps):
-    import keras
-
-    from fer_keras.schedules import CoupledL2SGD, learning_rate
+    from fer_keras.schedules import CoupledL2SGD, learning_rate, optimizer_classes
 
     options = dict(recipe["optimizer"])
     name = options.pop("name")
     options["learning_rate"] = learning_rate(recipe["optimizer"], recipe["schedule"], steps, recipe["training"]["epochs"])
     if name == "sgd" and "l2" in options:  # PyTorch's coupled weight decay (LBAN-IL)
         return CoupledL2SGD(**options)
-    return {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}[name](**options)
+    return optimizer_classes()[name][0](**options)
 
 
 def _targets(training, config):
@@ -360,13 +359,13 @@ def build_training(recipe, num_classes, steps):
     from fer_keras.models import build_model
     from fer_keras.models.objectives import make_training_model
 
-    settings, model_section = recipe["training"], recipe["model"]
+    settings, model_section = training_settings(recipe), recipe["model"]
     with _recipe_section("model"):  # option checks stay ArgumentErrors; e.g. too small an input is the recipe's
         model = build_model(model_section["name"], input_shape=model_section["input_shape"],
                             num_classes=num_classes, **(model_section.get("options") or {}))
-    set_initialization(model, settings.get("initialization", "keras"), settings.get("seed", 0))
-    if settings.get("bn_momentum") is not None:
-        set_bn_momentum(model, settings["bn_momentum"])
+    set_initialization(model, settings.initialization, settings.seed)
+    if settings.bn_momentum is not None:
+        set_bn_momentum(model, settings.bn_momentum)
     loss = dict(recipe["loss"])
     loss.pop("warmup_epochs", None)
     with _recipe_section("loss"):
@@ -378,14 +377,14 @@ def build_training(recipe, num_classes, steps):
         loss=training.loss,
         loss_weights=training.loss_weights,
         metrics=training.metrics(),
-        jit_compile=settings.get("jit_compile", "auto"),
+        jit_compile=settings.jit_compile,
     )
     return model, training
 
 
 def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", command=None, callbacks=(),
           time_limit_minutes=None):
-    """Train `recipe` (a resolved recipe dict) on `data` (path; None: the bundled FER2013 sample)
+    """Train `recipe` (a resolved recipe dict, fer_keras.recipes.load_recipe) on `data` (path; None: the bundled FER2013 sample)
     into the run directory `out`; returns the metrics dict (also in out/metrics.json). Extra Keras
     `callbacks` run after the run's own. `time_limit_minutes` replaces training.time_limit_minutes
     for this call only (a property of the session, not of the recipe, so a resumed run may change it)."""
@@ -399,12 +398,15 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
         saved = read_run_config(run, "out")
         recipe, data = saved["recipe"], saved.get("data")
     else:
+        from fer_keras.recipes import validate
+
+        validate(recipe)  # a dict made or changed in Python is checked as a loaded recipe is
         _check_new_run_folder(run)
     run.mkdir(parents=True, exist_ok=True)
-    settings = recipe["training"]
-    seed = settings.get("seed", 0)
+    settings = training_settings(recipe)
+    seed = settings.seed
     keras.utils.set_random_seed(seed)
-    policy = precision_policy(settings.get("mixed_precision", "auto"))
+    policy = precision_policy(settings.mixed_precision)
     keras.mixed_precision.set_global_policy(policy)
 
     train_record, val_record, test_record, protocol = load_splits(recipe, data)
@@ -415,12 +417,12 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
                   (("train", train_record), ("validation", val_record), ("test", test_record)) if r is not None}
 
     model_section = recipe["model"]
-    strategy = distribution_strategy(settings.get("distribute", "auto"))
+    strategy = distribution_strategy(settings.distribute)
     steps = steps_per_epoch(train_record, config)
     warmup_epochs = recipe["loss"].get("warmup_epochs", 0)
     with strategy.scope() if strategy else contextlib.nullcontext():
         model, training = build_training(recipe, len(train_record.class_names), steps)
-    epochs, initial_epoch = settings["epochs"], _completed_epochs(run) if resume else 0
+    epochs, initial_epoch = settings.epochs, _completed_epochs(run) if resume else 0
     if resume:
         _trim_log(run, initial_epoch)
     to_fit = _targets(training, config)
@@ -461,15 +463,15 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
         *data_callbacks,
         _stop_on_non_finite_loss(),
         *([loss_warmup(training, warmup_epochs)] if warmup_epochs else []),
-        _collapse_monitor(model, training.center_loss, val_record, val_config, inputs.get("validation"), settings.get("collapse_warn_after", 3)),
+        _collapse_monitor(model, training.center_loss, val_record, val_config, inputs.get("validation"), settings.collapse_warn_after),
         _keep_best_weights(run / "best.weights.h5", _best_so_far(run) if resume else None),
         keras.callbacks.CSVLogger(str(run / "log.csv"), append=resume),
     ]
     if importlib.util.find_spec("tensorflow"):  # Keras's TensorBoard callback writes with tf.summary
         callbacks.append(keras.callbacks.TensorBoard(str(run / "tensorboard")))
-    if settings.get("early_stopping_patience"):
-        callbacks.append(_early_stopping(settings["early_stopping_patience"], run if resume else None))
-    time_limit = settings.get("time_limit_minutes") if time_limit_minutes is None else time_limit_minutes
+    if settings.early_stopping_patience:
+        callbacks.append(_early_stopping(settings.early_stopping_patience, run if resume else None))
+    time_limit = settings.time_limit_minutes if time_limit_minutes is None else time_limit_minutes
     if time_limit:
         callbacks.append(_stop_at_time_limit(float(time_limit)))
     # Last of the run's own callbacks: when the backup records an epoch as done, everything that

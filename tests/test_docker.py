@@ -1,6 +1,7 @@
 """docker/ without a Docker engine: the Dockerfile is hadolint-clean, starts from the GPU image of
-the pinned TensorFlow, installs what README's set-up installs and runs `fer-keras` as a non-root
-user; README's Docker commands are what `make -n` prints; the build context leaves runs/ and .git
+the pinned TensorFlow, installs the package (README's set-up's extras but dev, not editable: the
+recipes ship inside it), checks at build time that a shipped recipe loads, and runs `fer-keras` as
+a non-root user; README's Docker commands are what `make -n` prints; the build context leaves runs/ and .git
 out. Nothing is built or run here."""
 
 import configparser
@@ -267,11 +268,13 @@ def copied_paths(instructions):
     return runs
 
 
-def test_the_image_installs_the_checkout_as_readme_setup_does_without_dev_extras():
+def test_the_image_installs_the_package_as_a_pip_user_gets_it_without_dev_extras():
+    """README's set-up installs the checkout editable with the dev extras; the image installs the
+    same checkout as a package (not editable: the recipes ship inside it) without the dev extras."""
     match = re.search(r"pip install((?:\s+(?:\"[^\"]*\"|'[^']*'|[^\s\"':#])+)+)", readme_section("Set-up"))
     assert match, "README's Set-up section shows no `pip install`"
     (readme_targets, _), = pip_installs("pip install" + match[1])
-    (readme_target, readme_editable), = readme_targets
+    (readme_target, _), = readme_targets
     readme_path, readme_extras = split_extras(readme_target)
     assert readme_path == "." and "dev" in readme_extras, f"README installs {readme_target}: expected the checkout"
 
@@ -286,11 +289,23 @@ def test_the_image_installs_the_checkout_as_readme_setup_does_without_dev_extras
                                              copied, shell))
     assert len(project_installs) == 1, f"expected one pip install of the checkout, found {project_installs}"
     path, extras, editable, copied, shell = project_installs[0]
-    assert (editable, extras) == (readme_editable, readme_extras - {"dev"}), (
-        f"RUN {shell}: README's set-up runs pip install {'-e ' if readme_editable else ''}{readme_target}")
-    needed = ("setup.py", "setup.cfg", "README.md", "fer_keras", "experiments")
+    assert (editable, extras) == (False, readme_extras - {"dev"}), (
+        f"RUN {shell}: expected pip install {path} (not editable; README's extras but dev)")
+    needed = ("setup.py", "setup.cfg", "README.md", "fer_keras")
     missing = [name for name in needed if copied.get(posixpath.join(path, name)) != name and copied.get(path) != "."]
     assert not missing, f"RUN {shell} installs {path}, where the checkout's {missing} were not copied before"
+
+
+def test_the_build_loads_a_shipped_recipe_without_the_checkout_beside_it():
+    runs = copied_paths(stage_chain(runtime_stage()))
+    sources = {source for _, _, copied in runs for source in copied.values()}
+    assert not any(s == "experiments" or s.startswith("experiments/") for s in sources), (
+        f"the runtime stage copies {sorted(sources)}: the recipes ship in fer_keras, experiments/ is not needed")
+    checks = [(shell, workdir) for shell, workdir, _ in runs if "load_recipe(" in shell]
+    assert checks, "no RUN of the runtime stage loads a recipe (the build should fail on a recipe that does not load)"
+    install = next(workdir for shell, workdir, _ in runs if pip_installs(shell))
+    assert all(workdir != install for _, workdir in checks), "the recipe check runs in the source folder, where " \
+        "an uninstalled checkout would be imported instead of the installed package"
 
 
 def test_the_test_stage_installs_pytest_as_the_dev_extras_pin_it():
@@ -443,7 +458,7 @@ STAY_OUT = ["runs/amdcnn_fer2013/best.keras", "runs/.cache/.fer2013.csv.01234567
             "fer_keras.egg-info/PKG-INFO", "fer_keras/assets/.fer2013_sample.csv.gz.0123456789abcdef.npz",
             "fer2013.csv", "docker/Dockerfile"]
 GO_IN = ["setup.py", "setup.cfg", "README.md", "fer_keras/__init__.py", "fer_keras/cli.py",
-         "experiments/amdcnn_fer2013.yaml", "tests/conftest.py", "Makefile"]
+         "fer_keras/recipes/amdcnn_fer2013.yaml", "experiments/ensemble_fer2013.yaml", "tests/conftest.py", "Makefile"]
 
 
 def checkout_files(folder, limit=5000):

@@ -82,7 +82,12 @@ def test_a_train_that_fails_to_build_leaves_no_run_and_the_folder_can_be_used_ag
     run = tmp_path / "run"
     code, err = run_cli(capsys, "train", "amdcnn", "--set", "model.options.foo=1", "--out", str(run), "--epochs", "1")
     assert code == 2
-    one_line_error(err, "foo")
+    one_line_error(err, "model.options.foo")
+    assert not run.exists()  # an unknown key is refused when the recipe is loaded, before anything is made
+    # a value of the right type that the builder refuses: found when the model is built
+    code, err = run_cli(capsys, "train", "amdcnn", "--set", "model.options.num_aux=7", "--out", str(run), "--epochs", "1")
+    assert code == 2
+    one_line_error(err, "num_aux")
     assert not (run / "config.yaml").exists()  # nothing for --resume to replay
     _check_new_run_folder(run)  # a corrected command may use the same --out
     code, err = run_cli(capsys, "train", "--resume", str(run))

@@ -355,3 +355,28 @@ def tempfile_root():
     import tempfile
 
     return tempfile.gettempdir()
+
+
+def test_a_copy_name_taken_after_the_plan_is_not_replaced(tmp_path):
+    """Issue 35: two predicts writing into one --out checked for existing copies only at start-up,
+    so the later writer replaced the other's copy. The name is now claimed when the copy is written:
+    one taken in the meantime is kept and the copy goes to the next free name."""
+    import cv2
+
+    from fer_keras.predict import predict_paths
+
+    photos, out = tmp_path / "photos", tmp_path / "annotated"
+    photo(photos / "a.png", 10)
+
+    class RacingPredictor(StubPredictor):
+        def predict_images(self, images):  # another process writes a.png after the plan was made
+            out.mkdir(exist_ok=True)
+            (out / "a.png").write_bytes(b"the other process's copy")
+            return super().predict_images(images)
+
+    entries = predict_paths(RacingPredictor(), [str(photos)], out=out)
+    assert entries[0]["annotated"] == str(out / "a_2.png")
+    assert (out / "a.png").read_bytes() == b"the other process's copy"
+    assert cv2.imread(str(out / "a_2.png")).shape == (40, 50, 3) and sorted(tree(out)) == ["a.png", "a_2.png"]
+    entries = predict_paths(RacingPredictor(), [str(photos)], out=out, overwrite=True)  # asked for: replaced
+    assert entries[0]["annotated"] == str(out / "a.png") and cv2.imread(str(out / "a.png")).shape == (40, 50, 3)

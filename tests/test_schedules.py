@@ -100,7 +100,7 @@ def test_the_beyond_the_paper_recipe_loads_by_its_family_name_and_builds_its_sch
     from fer_keras.recipes import load_recipe
     from fer_keras.schedules import learning_rate
 
-    recipe = load_recipe("amdcnn_plus")  # experiments/amdcnn_plus_fer2013.yaml
+    recipe = load_recipe("amdcnn_plus")  # fer_keras/recipes/amdcnn_plus_fer2013.yaml
     assert recipe == load_recipe("amdcnn_plus_fer2013") and recipe["model"]["options"]["head"] == "dense"
     schedule = learning_rate(recipe["optimizer"], recipe["schedule"], 100, recipe["training"]["epochs"])
     assert float(schedule(0)) == 0.0 and abs(float(schedule(200)) - recipe["optimizer"]["learning_rate"]) < 1e-9

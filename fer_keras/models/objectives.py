@@ -55,8 +55,9 @@ AUX_HEAD = "aux"
 SAMPLE_WEIGHT_SCOPES = ("all", "final")
 
 
-def make_training_model(model, loss, num_classes=7, scale=30.0, margin=None, loss_weight=None, aux_weight=1.0,
-                        sample_weights_on="all", label_smoothing=0.0, **center_options):
+def make_training_model(model, loss, num_classes=7, scale: float = 30.0, margin: float | None = None,
+                        loss_weight: float | None = None, aux_weight: float = 1.0, sample_weights_on: str = "all",
+                        label_smoothing: float = 0.0, **center_options):
     """The training model and compile losses of `model` for the objective `loss`.
 
     Args:
@@ -74,16 +75,9 @@ def make_training_model(model, loss, num_classes=7, scale=30.0, margin=None, los
         label_smoothing: softmax only: ε of `LabelSmoothingCrossentropy` (0: plain cross-entropy).
         **center_options: alpha, lambda1, lambda2, feature_reduction of the center-type losses.
     """
-    if loss not in LOSS_NAMES:
-        raise ValueError(f"Unknown loss {loss!r}; available: {', '.join(LOSS_NAMES)}")
-    if sample_weights_on not in SAMPLE_WEIGHT_SCOPES:
-        raise ValueError(f"sample_weights_on must be one of {SAMPLE_WEIGHT_SCOPES}, got {sample_weights_on!r}")
-    if not float(aux_weight) >= 0:
-        raise ValueError(f"aux_weight must be >= 0, got {aux_weight!r}")
+    _check_arguments(loss, aux_weight, sample_weights_on, label_smoothing, center_options)
     if not isinstance(model.output, dict):
         raise ValueError(f"make_training_model needs a model with dict outputs, got {type(model.output).__name__}")
-    if label_smoothing and loss != "softmax":
-        raise ValueError(f"label_smoothing applies to the softmax loss only, not {loss!r}")
     if loss == "softmax":
         _require(model, "probabilities", loss)
         if label_smoothing:
@@ -93,12 +87,12 @@ def make_training_model(model, loss, num_classes=7, scale=30.0, margin=None, los
         return TrainingModel(model, {"probabilities": "sparse_categorical_crossentropy"})
     if loss in ("arcface", "angular"):
         _require(model, "cosines", loss)
-        return TrainingModel(model, {"cosines": ArcFaceLoss(scale, 0.5 if margin is None else margin)})
+        return TrainingModel(model, {"cosines": _margin_loss(loss, scale, margin)})
     if loss == "am_softmax":
         heads = [name for name in model.output if name.endswith("_cosine")]
         if not heads:
             raise ValueError(f"Loss 'am_softmax' needs '<head>_cosine' outputs; model {model.name!r} has {sorted(model.output)}")
-        losses = {name: AMSoftmaxLoss(scale, 0.35 if margin is None else margin) for name in heads}
+        losses = {name: _margin_loss(loss, scale, margin) for name in heads}
         if len(heads) > 1:
             losses["probabilities"] = "sparse_categorical_crossentropy"
         weights = {name: float(aux_weight) if name.startswith(AUX_HEAD) else 1.0 for name in losses}
@@ -107,15 +101,77 @@ def make_training_model(model, loss, num_classes=7, scale=30.0, margin=None, los
 
     _require(model, "features", loss)
     _require(model, "probabilities", loss)
-    if loss_weight is None:
-        loss_weight = 0.6 if loss == "islets" else 0.01
-    center_loss = CENTER_LOSSES[loss](num_classes, loss_weight=loss_weight, name=f"{loss}_loss", **center_options)
+    center_loss = _center_loss(loss, num_classes, loss_weight, center_options)
     inputs = {t.name: keras.Input(t.shape[1:], dtype=t.dtype, name=t.name) for t in model.inputs}
     labels = keras.Input((), dtype="int32", name=LABELS)
     outputs = model(inputs if isinstance(model.input, dict) else next(iter(inputs.values())))
     outputs = {**outputs, "features": center_loss([outputs["features"], labels])}
     train_model = keras.Model({**inputs, LABELS: labels}, outputs, name=f"{model.name}_{loss}_training")
     return TrainingModel(train_model, {"probabilities": "sparse_categorical_crossentropy"}, True, center_loss)
+
+
+def _check_arguments(loss, aux_weight, sample_weights_on, label_smoothing, center_options):
+    if loss not in LOSS_NAMES:
+        raise ValueError(f"Unknown loss {loss!r}; available: {', '.join(LOSS_NAMES)}")
+    if sample_weights_on not in SAMPLE_WEIGHT_SCOPES:
+        raise ValueError(f"sample_weights_on must be one of {SAMPLE_WEIGHT_SCOPES}, got {sample_weights_on!r}")
+    if not float(aux_weight) >= 0:
+        raise ValueError(f"aux_weight must be >= 0, got {aux_weight!r}")
+    if label_smoothing and loss != "softmax":
+        raise ValueError(f"label_smoothing applies to the softmax loss only, not {loss!r}")
+    if center_options and loss not in CENTER_LOSSES:  # they would be dropped without a word
+        raise ValueError(f"loss {loss!r} takes no option(s) {sorted(center_options)}; its options: "
+                         f"{', '.join(loss_options(loss))}")
+
+
+def _margin_loss(loss, scale, margin):
+    """The margin-softmax loss of one cosine head (margin defaults: ArcFace 0.5, AM-Softmax 0.35)."""
+    if loss == "am_softmax":
+        return AMSoftmaxLoss(scale, 0.35 if margin is None else margin)
+    return ArcFaceLoss(scale, 0.5 if margin is None else margin)
+
+
+def _center_loss(loss, num_classes, loss_weight, center_options, name=None):
+    """The centre-type loss layer (lambda defaults: center / island 0.01, islets 0.6)."""
+    if loss_weight is None:
+        loss_weight = 0.6 if loss == "islets" else 0.01
+    return CENTER_LOSSES[loss](num_classes, loss_weight=loss_weight, name=name or f"{loss}_loss", **center_options)
+
+
+def loss_options(loss):
+    """{option: inspect.Parameter} of what `make_training_model(model, loss, ...)` takes for the
+    objective `loss` (a LOSS_NAMES name): its own keyword arguments and, for a centre-type loss, the
+    loss layer's (alpha, lambda1, ...). A recipe's loss section holds these (and warmup_epochs)."""
+    import inspect
+
+    if loss not in LOSS_NAMES:
+        raise ValueError(f"Unknown loss {loss!r}; available: {', '.join(LOSS_NAMES)}")
+    own = {name: p for name, p in inspect.signature(make_training_model).parameters.items()
+           if name not in ("model", "loss", "num_classes") and p.kind is not p.VAR_KEYWORD}
+    if loss in CENTER_LOSSES:
+        for cls in CENTER_LOSSES[loss].__mro__:
+            if cls is keras.layers.Layer:
+                break
+            if "__init__" in vars(cls):
+                for name, p in inspect.signature(cls.__init__).parameters.items():
+                    if name not in ("self", "num_classes", "loss_weight", "name") and p.kind not in (p.VAR_POSITIONAL,
+                                                                                                     p.VAR_KEYWORD):
+                        own.setdefault(name, p)
+    return own
+
+
+def check_objective(loss, num_classes=7, scale=30.0, margin=None, loss_weight=None, aux_weight=1.0,
+                    sample_weights_on="all", label_smoothing=0.0, **center_options):
+    """Raise the ValueError `make_training_model` would raise for these options, without a model:
+    the argument checks, then the losses' own constructors (which check their values)."""
+    _check_arguments(loss, aux_weight, sample_weights_on, label_smoothing, center_options)
+    if loss in ("arcface", "angular", "am_softmax"):
+        _margin_loss(loss, scale, margin)
+    elif loss in CENTER_LOSSES:
+        try:
+            _center_loss(loss, num_classes, loss_weight, center_options, name=f"checked_{loss}_loss")
+        except TypeError as err:
+            raise ValueError(str(err)) from None
 
 
 def with_labels(x, y, model):

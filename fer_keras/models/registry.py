@@ -11,7 +11,7 @@ Adding a model: write fer_keras/models/<name>.py with a builder
 Functional `keras.Model` whose outputs are a dict holding "probabilities"; decorate it with
 `@register_model(paper=..., default_input_shapes={"fer2013": ...}, loss=..., outputs=(...))`;
 import the module in fer_keras/models/__init__.py. `build_model`, the recipes
-(experiments/<name>_<dataset>.yaml), the command line's model choices and the pretrained loader
+(fer_keras/recipes/<name>_<dataset>.yaml), the command line's model choices and the pretrained loader
 then know it.
 
 This module imports neither Keras nor the builders; `list_models` and `get_model_info` import
