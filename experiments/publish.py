@@ -72,7 +72,9 @@ def publish_crossval(cv, name, results=ROOT / "experiments" / "results"):
         (out / fold.name).mkdir(exist_ok=True)
         for file in FOLD_FILES:
             shutil.copyfile(fold / file, out / fold.name / file)
-        commands += [c for c in _commands(fold) if c not in commands]
+        for command in _commands(fold):
+            if command not in commands:
+                commands.append(command)
     (out / "command.txt").write_text("\n".join(commands) + "\n")
     return out
 
