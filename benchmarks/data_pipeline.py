@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.quiet import import_keras_quietly
+from fer_keras.data.shared import fer2013_csv
 
-DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared/data/fer2013/fer2013.csv.gz"
+DEFAULT_CSV = fer2013_csv()
 
 # The papers' FER2013 input settings (the recipes in fer_keras/recipes/ use the same values).
 SETTINGS = {

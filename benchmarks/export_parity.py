@@ -34,9 +34,10 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from fer_keras.data.shared import fer2013_csv
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CSV = Path(os.environ.get("FER2013_CSV", ROOT.parent / "shared/data/fer2013/fer2013.csv.gz"))
+DEFAULT_CSV = fer2013_csv()
 RESULTS = Path(__file__).parent / "results"
 
 # (label, format, quantize, float_layers: None = export_model's default, () = every layer int8)

@@ -29,8 +29,9 @@ import numpy as np
 
 from fer_keras.data import load_dataset
 from fer_keras.evaluation import classification_metrics
+from fer_keras.data.shared import fer2013_csv
 
-DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared/data/fer2013/fer2013.csv.gz"
+DEFAULT_CSV = fer2013_csv()
 FER_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # = FER2013's label order
 
 

@@ -44,6 +44,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from fer_keras.data.shared import fer2013_csv
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")  # fer's Keras model call
@@ -51,7 +52,7 @@ warnings.filterwarnings("ignore", message="Your input ran out of data")  # Keras
 warnings.filterwarnings("ignore", message=r"(?s).*tf.lite.Interpreter is deprecated")  # fer's TFLite interpreter
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CSV = ROOT.parent / "shared/data/fer2013/fer2013.csv.gz"
+DEFAULT_CSV = fer2013_csv()
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "inference.json"
 MODELS = ("amdcnn", "mrcar", "lban", "mifad_net")
 PRETRAINED = {"amdcnn": "amdcnn_fer2013"}

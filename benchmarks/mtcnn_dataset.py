@@ -26,11 +26,12 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from fer_keras.data.shared import fer2013_csv
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CSV = ROOT.parent / "shared/data/fer2013/fer2013.csv.gz"
+DEFAULT_CSV = fer2013_csv()
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "mtcnn_dataset.json"
 
 

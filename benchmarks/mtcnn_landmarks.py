@@ -12,8 +12,9 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from fer_keras.data.shared import fer2013_csv
 
-DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared/data/fer2013/fer2013.csv.gz"
+DEFAULT_CSV = fer2013_csv()
 
 
 def main():

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-from probe import DEFAULT_CSV
+from fer_keras.data.shared import fer2013_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("amdcnn", "mrcar", "mifad_net", "lban")
@@ -212,7 +212,7 @@ def check_model(model, data, epochs, runs, time_limit_minutes=None, pass_accurac
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_CSV)
+    parser.add_argument("--data", type=Path, default=fer2013_csv())
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     parser.add_argument("--pass-accuracy", type=float, default=0.45)

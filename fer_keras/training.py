@@ -143,7 +143,7 @@ def precision_policy(setting):
     "auto": "mixed_float16" on a GPU, else "float32". "cpu_bfloat16": the same, except
     "mixed_bfloat16" on a CPU that computes bfloat16 natively (AMX / AVX-512 BF16), for recipes it was
     measured to pay for (benchmarks/results/training_precision.json: LBAN-IL 2.1x, AMDCNN with dense
-    heads 1.3x, MrCAR nothing) and to train alike (experiments/precision_probe.py). true: "mixed_float16";
+    heads 1.3x, MrCAR nothing) and to train alike (experiments/probes/precision_probe.py). true: "mixed_float16";
     false: "float32"; "mixed_bfloat16", "mixed_float16" or "float32" as named.
     """
     if setting in ("auto", None):

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-REAL = Path(os.environ.get("FER2013_CSV", Path(__file__).resolve().parents[2] / "shared/data/fer2013/fer2013.csv.gz"))
+from fer_keras.data.shared import fer2013_csv
+
+REAL = fer2013_csv()
 
 
 def skip_reason():

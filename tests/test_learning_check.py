@@ -20,7 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def check(monkeypatch):
-    monkeypatch.syspath_prepend(str(ROOT / "experiments"))  # it imports probe.py beside it
     spec = importlib.util.spec_from_file_location("learning_check", ROOT / "experiments" / "learning_check.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

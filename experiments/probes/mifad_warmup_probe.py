@@ -9,9 +9,9 @@ ramp of m). Keras' BatchNormalization tracks its inference statistics with momen
 keeps PublicTest at one class while training accuracy rises. ("softmax" here is cross-entropy on
 the recipe's scaled-cosine head, s = 30, m = 0.) Variants, at the same budget, with the collapse diagnostics in each epoch's log:
 
-    python experiments/mifad_warmup_probe.py [--train-rows 3000] [--val-rows 1000] [--epochs 4]
+    python experiments/probes/mifad_warmup_probe.py [--train-rows 3000] [--val-rows 1000] [--epochs 4]
 
-Writes experiments/results/mifad_warmup_probe.json (see experiments/probe.py).
+Writes experiments/results/mifad_warmup_probe.json (see experiments/probes/probe.py).
 """
 
 from probe import main

@@ -5,9 +5,9 @@ but gives neither the heads' loss weights nor which losses the `compute_sample_w
 apply to. Our first reading (every loss weight 1, sample weights on all five) left ACM1 unlearned
 and the run memorising (issue 15). Variants, at the same budget:
 
-    python experiments/amdcnn_heads_probe.py [--train-rows 8000] [--val-rows 1500] [--epochs 6]
+    python experiments/probes/amdcnn_heads_probe.py [--train-rows 8000] [--val-rows 1500] [--epochs 6]
 
-Writes experiments/results/amdcnn_heads_probe.json (see experiments/probe.py).
+Writes experiments/results/amdcnn_heads_probe.json (see experiments/probes/probe.py).
 """
 
 from probe import main

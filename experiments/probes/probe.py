@@ -1,6 +1,6 @@
 """Short experiments at equal budget: one recipe, several variants (recipe overrides), trained on the
 same seeded random subset of FER2013 Training for the same epochs and scored on the same random
-subset of PublicTest. Each probe script (experiments/*_probe.py) names its variants and calls
+subset of PublicTest. Each probe script (experiments/probes/*_probe.py) names its variants and calls
 `main`; the result is one JSON file in experiments/results/ with, per variant, every epoch's log
 (training and PublicTest accuracy of the fused output and of each head, each loss term) and the
 kept epoch's accuracy, macro F1 and most-predicted-class share.
@@ -20,11 +20,12 @@ import numpy as np
 import pandas as pd
 
 from fer_keras.data.fer2013 import COLUMNS
+from fer_keras.data.shared import fer2013_csv
 from fer_keras.recipes import load_recipe
 from fer_keras.training import gpu_available, train
 
-DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared/data/fer2013/fer2013.csv.gz"
-RESULTS = Path(__file__).resolve().parent / "results"
+DEFAULT_CSV = fer2013_csv()
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 def subset_csv(source, train_rows, val_rows, seed, path):

@@ -7,7 +7,7 @@ horizontal flips) on a seeded random subset of FER2013 Training for a few epochs
 (or the whole loss: plain softmax) changed and nothing else, and scores a seeded random subset of
 PublicTest:
 
-    python experiments/mifad_margin_probe.py [--data PATH] [--train-rows 2000] [--val-rows 600] [--epochs 3]
+    python experiments/probes/mifad_margin_probe.py [--data PATH] [--train-rows 2000] [--val-rows 600] [--epochs 3]
 
 Writes experiments/results/mifad_margin_probe.json: per variant, each epoch's training and
 validation accuracy and the share of validation faces given the most-predicted class.
@@ -44,7 +44,7 @@ def main():
     parser.add_argument("--val-rows", type=int, default=600)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results/mifad_margin_probe.json")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "results/mifad_margin_probe.json")
     args = parser.parse_args()
     if not args.data.is_file():
         raise SystemExit(f"--data {args.data}: no such file (FER2013's fer2013.csv[.gz])")
@@ -78,7 +78,7 @@ def main():
         "seed": args.seed,
         "variants": results,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, float32, {keras.backend.backend()} backend, no XLA",
-        "command": " ".join(["python experiments/mifad_margin_probe.py"] + sys.argv[1:]),
+        "command": " ".join(["python experiments/probes/mifad_margin_probe.py"] + sys.argv[1:]),
         "date": date.today().isoformat(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

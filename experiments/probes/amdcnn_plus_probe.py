@@ -1,9 +1,9 @@
 """Issue 18: what each ingredient of fer_keras/recipes/amdcnn_plus_fer2013.yaml gives, leave-one-out at equal
 budget: the full recipe, and the recipe with one ingredient put back to the AMDCNN paper's choice.
 
-    python experiments/amdcnn_plus_probe.py [--train-rows 5000] [--val-rows 1500] [--epochs 5]
+    python experiments/probes/amdcnn_plus_probe.py [--train-rows 5000] [--val-rows 1500] [--epochs 5]
 
-Writes experiments/results/amdcnn_plus_probe.json (see experiments/probe.py). Round 1, with AMDCNN's
+Writes experiments/results/amdcnn_plus_probe.json (see experiments/probes/probe.py). Round 1, with AMDCNN's
 own heads in the recipe, is experiments/results/amdcnn_plus_probe_round1.json: the dense heads won. The cosine schedule
 spans the probe's epochs. Probe numbers are early-training signals, not final accuracies: the
 paper's Adam at 1e-4 in particular starts slowly (issue 15).

@@ -11,9 +11,9 @@ wrong answer costs (NormFace: s of 5-10 is enough for 7 classes to reach probabi
 a smaller m raises the collapsed state's loss less. Variants, at the same budget, margin ramped in
 over 2 epochs, BN momentum 0.9 (the recipe's):
 
-    python experiments/mifad_scale_probe.py [--train-rows 3000] [--val-rows 1000] [--epochs 6]
+    python experiments/probes/mifad_scale_probe.py [--train-rows 3000] [--val-rows 1000] [--epochs 6]
 
-Writes experiments/results/mifad_scale_probe.json (see experiments/probe.py).
+Writes experiments/results/mifad_scale_probe.json (see experiments/probes/probe.py).
 """
 
 from probe import main

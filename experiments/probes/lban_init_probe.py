@@ -8,9 +8,9 @@ PyTorch's 1 / (3 fan_in) (nn.Conv2d's kaiming_uniform with a = sqrt(5)): three t
 square 3x3 convolution, so Keras' start takes three times smaller effective steps. Both variants in
 mixed bfloat16, the recipe's precision on this CPU:
 
-    python experiments/lban_init_probe.py [--train-rows 4000] [--val-rows 1000] [--epochs 5]
+    python experiments/probes/lban_init_probe.py [--train-rows 4000] [--val-rows 1000] [--epochs 5]
 
-Writes experiments/results/lban_init_probe.json (see experiments/probe.py).
+Writes experiments/results/lban_init_probe.json (see experiments/probes/probe.py).
 
 Result (2026-12-03, 4,000 faces, 5 epochs): refuted. Keras' initialisation reached 30.5% PublicTest
 with the most-predicted share falling to 0.74; PyTorch's stayed at 26.3% with 99% of faces in one

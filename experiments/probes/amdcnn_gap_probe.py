@@ -6,12 +6,12 @@ readings, not the paper's words: the margin m = 0.35 (the paper gives none; AM-S
 and random vertical flips (the paper lists them; half the training faces are then upside down,
 none of the test faces are). Variants of fer_keras/recipes/amdcnn_fer2013.yaml at the same budget:
 
-    python experiments/amdcnn_gap_probe.py [--train-rows 28709] [--val-rows 3589] [--epochs 40]
+    python experiments/probes/amdcnn_gap_probe.py [--train-rows 28709] [--val-rows 3589] [--epochs 40]
 
 The question is about where a run ends, not how it starts, so it needs full Training and tens of
 epochs: about 2 hours a variant on this 2-core CPU (40 epochs of ~3 minutes), minutes on a lent GPU
 (`bash experiments/device/probe.sh amdcnn_gap_probe --epochs 40 --only ...`, one variant a call).
-Writes experiments/results/amdcnn_gap_probe.json (see experiments/probe.py).
+Writes experiments/results/amdcnn_gap_probe.json (see experiments/probes/probe.py).
 """
 
 from probe import main

@@ -6,18 +6,18 @@ gradient on the 128-d features is several times cross-entropy's (issue 15): the 
 shrinking the features. And the paper's "weight decay 0.05" is PyTorch's coupled L2 (the paper
 is implemented in PyTorch), about 1,000 times stronger than the 5e-4 decoupled decay the recipe
 read it as, and PyTorch's BatchNorm momentum (0.1) is Keras' 0.9, not Keras' default 0.99 (which
-kept MIFAD-Net's PublicTest predictions at one class: experiments/mifad_warmup_probe.py). Variants,
+kept MIFAD-Net's PublicTest predictions at one class: experiments/probes/mifad_warmup_probe.py). Variants,
 at the same budget, with the collapse diagnostics in each epoch's log:
 
-    python experiments/lban_islets_probe.py [--train-rows 2000] [--val-rows 1000] [--epochs 5]
+    python experiments/probes/lban_islets_probe.py [--train-rows 2000] [--val-rows 1000] [--epochs 5]
 
 The second question, whether the network can fit anything under each loss, is the same script on
 256 faces (4 steps an epoch) for 20 epochs, training accuracy being the measure:
 
-    python experiments/lban_islets_probe.py --train-rows 256 --val-rows 300 --epochs 20 \
+    python experiments/probes/lban_islets_probe.py --train-rows 256 --val-rows 300 --epochs 20 \
         --only ... --out experiments/results/lban_islets_fit_probe.json
 
-Writes experiments/results/lban_islets_probe.json (see experiments/probe.py).
+Writes experiments/results/lban_islets_probe.json (see experiments/probes/probe.py).
 """
 
 from probe import main
