@@ -67,19 +67,22 @@ test-slow:
 
 test-all: test test-slow
 
-# Parameters and MACs of every model at the papers' inputs, and of the ablation variants quoted in
-# docs/architectures.md: one JSON file per line below.
-COMPLEXITY = \
-	amdcnn:48,48,1: amdcnn:100,100,1: amdcnn:48,48,1:attention=none,num_aux=0 amdcnn:44,44,1:attention=mcbam,num_aux=3,head=dense \
-	lban:40,40,1: lban:80,80,3: lban:40,40,1:variant=lbc lban:40,40,1:variant=lbcnn \
-	lban:40,40,1:variant=lban_dagger lban:40,40,1:variant=lban_double_dagger \
-	mrcar:44,44,1: mrcar:98,98,3: mrcar:44,44,1:share_weights=true \
-	mifad_net:48,48,1: mifad_net:100,100,3: mifad_net:48,48,1:branches=2 mifad_net:48,48,1:branches=4 \
-	mifad_net:48,48,1:base_width=16,fused_channels=128
+# Parameters and MACs quoted in README and docs/architectures.md, one JSON file per MODEL:H,W,C:OPTIONS:
+# every registered model at each of its papers' inputs (the registry's default_input_shapes, listed by
+# fer_keras.models when `make complexity` runs), then the ablation variants and the papers' other figures.
+COMPLEXITY_MODELS = $(shell $(PYTHON) -c 'from fer_keras.models import get_model_info, list_models; \
+	print(*(m + ":" + ",".join(map(str, s)) + ":" for m in list_models() for s in get_model_info(m).default_input_shapes.values()))' 2>/dev/null)
+COMPLEXITY_VARIANTS = \
+	amdcnn:100,100,1: amdcnn:48,48,1:attention=none,num_aux=0 amdcnn:44,44,1:attention=mcbam,num_aux=3,head=dense \
+	lban:40,40,1:variant=lbc lban:40,40,1:variant=lbcnn lban:40,40,1:variant=lban_dagger lban:40,40,1:variant=lban_double_dagger \
+	mrcar:44,44,1:share_weights=true \
+	mifad_net:48,48,1:branches=2 mifad_net:48,48,1:branches=4 mifad_net:48,48,1:base_width=16,fused_channels=128
 
 complexity:
-	@mkdir -p docs/complexity
-	@for spec in $(COMPLEXITY); do \
+	@models="$(COMPLEXITY_MODELS)"; \
+	test -n "$$models" || { echo "make complexity: fer_keras.models.list_models() failed: is the package installed?" >&2; exit 1; }; \
+	mkdir -p docs/complexity; \
+	for spec in $$models $(COMPLEXITY_VARIANTS); do \
 		model=$${spec%%:*}; rest=$${spec#*:}; shape=$${rest%%:*}; opts=$${rest#*:}; \
 		args=""; tag=""; for o in $$(echo $$opts | tr ',' ' '); do args="$$args --option $$o"; tag="$$tag-$$o"; done; \
 		out=docs/complexity/$$model-$$(echo $$shape | tr ',' 'x')$$(echo $$tag | tr '=' '_').json; \

@@ -1,9 +1,10 @@
 """Input pipeline throughput next to what each model consumes in training, on this machine.
 
-For each paper's FER2013 setting (crop, augmentation, batch size, inputs) the tf.data pipeline is
-run over the real FER2013 Training split for whole epochs (images per second, median of --runs),
-and the model's training step is timed on batches of the same shape (images per second, median
-over --steps steps after warm-up). The pipeline must be well ahead of the model.
+For each registered model's FER2013 setting (its recipe's crop, augmentation and batch size, its
+inputs) the tf.data pipeline is run over the real FER2013 Training split for whole epochs (images
+per second, median of --runs), and the model's training step is timed on batches of the same shape
+(images per second, median over --steps steps after warm-up). The pipeline must be well ahead of
+the model.
 
     python benchmarks/data_pipeline.py [--csv PATH] [--runs 3] [--steps 12] [--models amdcnn,lban,...]
 
@@ -28,24 +29,37 @@ from fer_keras.data.shared import fer2013_csv
 
 DEFAULT_CSV = fer2013_csv()
 
-# The papers' FER2013 input settings (the recipes in fer_keras/recipes/ use the same values).
-SETTINGS = {
-    "amdcnn": dict(
-        config=dict(batch_size=32, sample_weights=True,
-                    augmentation=dict(horizontal_flip=True, vertical_flip=True, perspective=0.1)),
-        loss="am_softmax",
-    ),
-    "lban": dict(config=dict(batch_size=64, input_size=(40, 40), augmentation=dict(horizontal_flip=True)), loss="islets"),
-    "mrcar": dict(
-        config=dict(batch_size=32, input_size=(44, 44), augmentation=dict(horizontal_flip=True, rotation=10, scale=0.1)),
-        loss="arcface",
-        regions=("face", "eyes", "mouth"),
-    ),
-    "mifad_net": dict(config=dict(batch_size=16, augmentation=dict(horizontal_flip=True)), loss="angular"),
+# Settings beyond the registered models' own (which come from their FER2013 recipes: `settings`).
+EXTRA_SETTINGS = {
     "rafdb_100_to_80": dict(
         config=dict(batch_size=64, resize=(100, 100), channels=3, input_size=(80, 80), augmentation=dict(horizontal_flip=True)),
     ),
 }
+# The recipe's training pipeline keys the benchmark sets (the others, channels and normalisation, are
+# FER2013's own and PipelineConfig's defaults).
+PIPELINE_KEYS = ("batch_size", "sample_weights", "input_size", "augmentation")
+
+
+def settings():
+    """{setting: dict(config, loss, [regions])}: each registered model (`fer_keras.models.list_models`)
+    with its FER2013 recipe's training pipeline (batch, sample weights, crop, augmentation; an
+    input_size of the whole 48x48 image is no crop and left out), its paper's loss and, for a model
+    of several inputs, its region inputs (MrCAR's); then EXTRA_SETTINGS."""
+    from fer_keras.data.datasets import get_dataset_info
+    from fer_keras.models import get_model_info, list_models
+    from fer_keras.recipes import load_recipe
+
+    side = get_dataset_info("fer2013").face_side
+    out = {}
+    for name in list_models():
+        info, recipe = get_model_info(name), load_recipe(name, "fer2013")
+        config = {key: recipe["pipeline"][key] for key in PIPELINE_KEYS if recipe["pipeline"].get(key)}
+        if tuple(config.get("input_size") or ()) in ((), (side, side)):
+            config.pop("input_size", None)
+        out[name] = dict(config=config, loss=info.loss)
+        if recipe["data"].get("regions"):
+            out[name]["regions"] = tuple(info.inputs)
+    return {**out, **EXTRA_SETTINGS}
 
 
 def pipeline_throughput(record, config, regions, runs):
@@ -92,7 +106,8 @@ def main():
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--steps", type=int, default=12)
-    parser.add_argument("--models", default=",".join(SETTINGS))
+    known = settings()
+    parser.add_argument("--models", default=",".join(known))
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results/data_pipeline.json")
     args = parser.parse_args()
     import_keras_quietly()
@@ -101,7 +116,7 @@ def main():
     record = load_dataset("fer2013", args.csv, split="Training")
     rows = []
     for name in args.models.split(","):
-        setting = SETTINGS[name]
+        setting = known[name]
         rate, rates = pipeline_throughput(record, setting["config"], setting.get("regions"), args.runs)
         row = {
             "setting": name,

@@ -14,7 +14,7 @@ ONNX Runtime on this CPU. Writes benchmarks/results/export_parity.json.
     python benchmarks/export_parity.py                       # full PublicTest (minutes on 2 cores)
     python benchmarks/export_parity.py --samples 300 --runs 20 --out /tmp/parity.json   # a quick check
 
-Survey (--survey): each of the four models, untrained (random initialisation) at its FER2013 input,
+Survey (--survey): each registered model (`fer_keras.models.list_models`), untrained (random initialisation) at its FER2013 input,
 is exported to every format; records which convert, the converter's error where one does not, the
 size and export time, and the float artefacts' max probability difference from Keras on 64 FER2013
 Training images. Writes benchmarks/results/export_survey.json.
@@ -153,13 +153,13 @@ def survey_run(args):
     from fer_keras.data.labels import CLASS_NAMES
     from fer_keras.export import ExportError, export_model, load_exported, parity, pipeline_inputs
     from fer_keras.trained import Trained, model_inputs, model_recipe
-    from fer_keras.models import build_model, complexity
+    from fer_keras.models import build_model, complexity, list_models
 
     train = load_dataset("fer2013", args.csv, split="Training")
     probe = train.subset(np.arange(64), split="Training")
     report = {}
     with tempfile.TemporaryDirectory(prefix="export_survey_") as tmp:
-        for name in args.models:
+        for name in args.models or list_models():
             model = build_model(name)
             trained = Trained(model, model_recipe(name), "untrained (random initialisation)", CLASS_NAMES, data=str(args.csv))
             inputs = pipeline_inputs(trained, probe)
@@ -213,8 +213,8 @@ def main():
     parser.add_argument("--runs", type=int, default=50, help="single-image calls timed per runtime (median reported)")
     parser.add_argument("--threads", type=int, default=None, help="TFLite / ONNX Runtime threads (default: theirs)")
     parser.add_argument("--artefacts", type=Path, default=None, help="keep the exported files in this folder")
-    parser.add_argument("--survey", action="store_true", help="export the four untrained models instead (see above)")
-    parser.add_argument("--models", nargs="+", default=["amdcnn", "mrcar", "mifad_net", "lban"])
+    parser.add_argument("--survey", action="store_true", help="export the registered models, untrained, instead (see above)")
+    parser.add_argument("--models", nargs="+", default=None, help="the models to survey (default: every registered one)")
     parser.add_argument("--out", type=Path, default=None,
                         help="results file (default benchmarks/results/export_parity.json, or export_survey.json)")
     args = parser.parse_args()

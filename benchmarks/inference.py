@@ -2,9 +2,9 @@
 `fer-keras predict` against the `fer` PyPI package on the same photos, in one process.
 
 (a) Classifier throughput: images per second of `model.predict_on_batch` (float32, after warm-up
-calls that trace it) at batch 1 and batch 256, for each of the four models at its FER2013 input.
-AMDCNN carries the bundled pretrained weights (`load_pretrained("amdcnn_fer2013")`); the others are
-untrained (same architecture, same cost). Each run calls the model until --min-seconds have passed
+calls that trace it) at batch 1 and batch 256, for each registered model (`list_models()`) at its
+FER2013 input. A model with bundled FER2013 weights carries them (AMDCNN:
+`load_pretrained("amdcnn_fer2013")`); the others are untrained (same architecture, same cost). Each run calls the model until --min-seconds have passed
 (at least once); the median over --runs runs is reported.
 
 (b) End to end: `fer_keras.predict.FacePredictor` with a bundled model (--model; default: predict's),
@@ -26,7 +26,7 @@ frame analysed), with each detector, with and without writing the annotated copy
 `fer` needs opencv-contrib and its own virtual environment (`make fer-baseline` creates it), which
 sees fer_keras and TensorFlow too; run this script with its interpreter:
 
-    .venv-fer/bin/python benchmarks/inference.py [--photos 200] [--runs 5] [--models amdcnn,mrcar,lban,mifad_net]
+    .venv-fer/bin/python benchmarks/inference.py [--photos 200] [--runs 5] [--models amdcnn,lban,mifad_net,mrcar]
         [--batches 1,256] [--min-seconds 2] [--parts classifier,end_to_end,video] [--video-frames 100] [--out benchmarks/results/inference.json]
 
 A quick check: --photos 4 --runs 2 --models amdcnn --batches 1,8 --min-seconds 0.2 --out /tmp/inference.json
@@ -54,8 +54,6 @@ warnings.filterwarnings("ignore", message=r"(?s).*tf.lite.Interpreter is depreca
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CSV = fer2013_csv()
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "inference.json"
-MODELS = ("amdcnn", "mrcar", "lban", "mifad_net")
-PRETRAINED = {"amdcnn": "amdcnn_fer2013"}
 FER_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # = FER2013's label order
 FACE_SIDE, MARGIN, CANVAS_GRAY = 192, 64, 128
 MATCH_IOU = 0.3
@@ -101,10 +99,12 @@ def import_fer():
 
 
 def model_for(name):
-    from fer_keras.models import INPUT_SHAPES, build_model, load_pretrained
+    """(model, weights): the bundled <name>_fer2013 weights when the package ships them, else untrained."""
+    from fer_keras.models import INPUT_SHAPES, available_pretrained, build_model, load_pretrained
 
-    if name in PRETRAINED:
-        return load_pretrained(PRETRAINED[name]), f"pretrained {PRETRAINED[name]}"
+    pretrained = f"{name}_fer2013"
+    if pretrained in available_pretrained():
+        return load_pretrained(pretrained), f"pretrained {pretrained}"
     return build_model(name, input_shape=INPUT_SHAPES[name]["fer2013"]), "untrained (random initialisation)"
 
 
@@ -453,7 +453,10 @@ def parse_args(argv):
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV, help="FER2013 CSV (PublicTest faces for the photos)")
     parser.add_argument("--parts", default="classifier,end_to_end,video", help="classifier, end_to_end, video (comma-separated)")
     parser.add_argument("--video-frames", type=int, default=100, help="video: frames of the synthetic clip")
-    parser.add_argument("--models", default=",".join(MODELS), help="models for the classifier part")
+    from fer_keras.models import list_models
+
+    models = list_models()
+    parser.add_argument("--models", default=",".join(models), help="models for the classifier part")
     parser.add_argument("--batches", default="1,256", help="batch sizes for the classifier part")
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (medians are reported)")
     parser.add_argument("--min-seconds", type=float, default=2.0, help="classifier: least duration of one run")
@@ -468,8 +471,8 @@ def parse_args(argv):
     if unknown or not args.parts:
         parser.error(f"--parts: expected classifier, end_to_end and/or video, got {args.parts}")
     args.models = [m for m in args.models.split(",") if m]
-    if set(args.models) - set(MODELS):
-        parser.error(f"--models: choose from {', '.join(MODELS)}")
+    if set(args.models) - set(models):
+        parser.error(f"--models: choose from {', '.join(models)}")
     args.batches = [int(b) for b in args.batches.split(",") if b]
     if args.model is None:
         from fer_keras.models.pretrained import DEFAULT_PRETRAINED

@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 BEGIN, END = "<!-- performance:begin -->", "<!-- performance:end -->"
-NAMES = {"amdcnn": "AMDCNN", "mrcar": "MrCAR", "lban": "LBAN-IL", "mifad_net": "MIFAD-Net"}
-PIPELINE_NAMES = {**NAMES, "rafdb_100_to_80": "RAF-DB-sized input, 100×100 RGB"}  # data_pipeline.json settings
+# data_pipeline.json's settings beyond the registered models (which are named by their titles).
+PIPELINE_NAMES = {"rafdb_100_to_80": "RAF-DB-sized input, 100×100 RGB"}
 # The command that writes each file (for the "not measured yet" line).
 COMMANDS = {
     "inference.json": ".venv-fer/bin/python benchmarks/inference.py",
@@ -45,6 +45,13 @@ STAGES = {"detect": "face detection", "align": "alignment", "classify": "classif
 
 
 # ------------------------------------------------------------------------------------ helpers
+
+
+def model_title(name):
+    """A registered model's title (fer_keras.models' registry: "LBAN-IL"), else `name`."""
+    from fer_keras.models import get_model_info, list_models
+
+    return get_model_info(name).title if name in list_models() else name
 
 
 def _load(results, name):
@@ -123,7 +130,7 @@ def classifier_section(data):
         inputs = first["inputs"]
         shape = " + ".join(inputs.values()) if len(inputs) > 1 else next(iter(inputs.values()))
         weights = "bundled pretrained" if str(first["weights"]).startswith("pretrained") else "untrained"
-        table.append([NAMES.get(model, model), shape.replace("x", "×"), weights]
+        table.append([model_title(model), shape.replace("x", "×"), weights]
                      + [_number(by[(model, b)]["images_per_second_median"]) if (model, b) in by else "–" for b in batches])
     runs = part.get("runs")
     lines = [f"Classifier throughput: `model.predict_on_batch`, {part.get('dtype_policy', 'float32')}, after warm-up, "
@@ -198,7 +205,7 @@ def pipeline_section(data, results, readme_dir):
     table = []
     for row in data["results"]:
         pipeline = row.get("pipeline", {})
-        setting = PIPELINE_NAMES.get(row["setting"], row["setting"].replace("_", " "))
+        setting = PIPELINE_NAMES.get(row["setting"]) or model_title(row["setting"]).replace("_", " ")
         detail = [f"batch {pipeline['batch_size']}"] if "batch_size" in pipeline else []
         if pipeline.get("input_size"):
             detail.append("×".join(map(str, pipeline["input_size"])) + " crops")

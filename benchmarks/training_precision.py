@@ -6,7 +6,7 @@ Each setting builds its recipe's model under the dtype policy, compiles it with 
 `train_on_batch` on random batches (images per second, median over --steps steps after 3 warm-up
 steps), without XLA, as the trainer runs on CPU.
 
-    python benchmarks/training_precision.py [--steps 10] [--settings amdcnn_plus,amdcnn,mrcar,mifad_net,lban] [--batches 64,128]
+    python benchmarks/training_precision.py [--steps 10] [--settings amdcnn_plus,amdcnn,lban,...] [--batches 64,128]
 """
 
 import argparse
@@ -24,15 +24,26 @@ import numpy as np
 
 from fer_keras.training import native_bfloat16_flags
 
-# Each recipe measured (fer_keras/recipes/<recipe>.yaml: its model, options, input, loss) and its default batches:
-# the recipe's own batch and larger ones.
-SETTINGS = {
+# Recipes measured beyond the registered models' FER2013 ones (fer_keras/recipes/<recipe>.yaml: its model,
+# options, input, loss), with their default batches: the recipe's own batch and larger ones.
+EXTRA_SETTINGS = {
     "amdcnn_plus": dict(recipe="amdcnn_plus_fer2013", batches=(64, 128, 256)),
-    "amdcnn": dict(recipe="amdcnn_fer2013", batches=(32, 128)),
-    "mrcar": dict(recipe="mrcar_fer2013", batches=(32, 128)),
-    "mifad_net": dict(recipe="mifad_net_fer2013", batches=(16, 128)),
-    "lban": dict(recipe="lban_fer2013", batches=(64, 128)),
 }
+LARGER_BATCH = 128
+
+
+def settings():
+    """{setting: dict(recipe, batches)}: EXTRA_SETTINGS, then each registered model
+    (`fer_keras.models.list_models`) with its <model>_fer2013 recipe at the recipe's batch and
+    LARGER_BATCH."""
+    from fer_keras.models import list_models
+    from fer_keras.recipes import load_recipe
+
+    out = dict(EXTRA_SETTINGS)
+    for name in list_models():
+        batch = int(load_recipe(name, "fer2013")["pipeline"]["batch_size"])
+        out[name] = dict(recipe=f"{name}_fer2013", batches=tuple(sorted({batch, LARGER_BATCH})))
+    return out
 
 
 def throughput(setting, batch, policy, steps):
@@ -71,7 +82,8 @@ def throughput(setting, batch, policy, steps):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--settings", default=",".join(SETTINGS))
+    known = settings()
+    parser.add_argument("--settings", default=",".join(known))
     parser.add_argument("--batches", default=None, help="batch sizes for every setting (default: each setting's own)")
     parser.add_argument("--policies", default="float32,mixed_bfloat16")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # setting:batch:policy, run in a child process
@@ -79,13 +91,13 @@ def main():
     args = parser.parse_args()
     if args.one:
         name, batch, policy = args.one.split(":")
-        print(json.dumps(throughput(SETTINGS[name], int(batch), policy, args.steps)))
+        print(json.dumps(throughput(known[name], int(batch), policy, args.steps)))
         return
     rows = []
     for name in args.settings.split(","):
-        batches = map(int, args.batches.split(",")) if args.batches else SETTINGS[name]["batches"]
+        batches = map(int, args.batches.split(",")) if args.batches else known[name]["batches"]
         for batch in batches:
-            row = {"setting": name, "recipe": f"fer_keras/recipes/{SETTINGS[name]['recipe']}.yaml", "batch_size": batch}
+            row = {"setting": name, "recipe": f"fer_keras/recipes/{known[name]['recipe']}.yaml", "batch_size": batch}
             for policy in args.policies.split(","):
                 child = subprocess.run([sys.executable, __file__, "--one", f"{name}:{batch}:{policy}", "--steps", str(args.steps)],
                                        capture_output=True, text=True, check=True)

@@ -1,10 +1,11 @@
 """The learning check: does every model learn on real FER2013 with its recipe (and its documented
 fixes)? The experiment future recipe changes must not regress (issue 15).
 
-The check is at most the first --epochs epochs (default 20) of each model's own FER2013 run,
-runs/<model>_fer2013 (where `make train MODEL=<model>` writes): none of the four recipes' learning
-rates depends on the total number of epochs, so those epochs are the same training whether the run
-stops there or goes on to the paper's length, and no CPU hour is spent twice. For each model:
+The check is at most the first --epochs epochs (default 20) of each registered model's
+(`fer_keras.models.list_models`) own FER2013 run, runs/<model>_fer2013 (where `make train
+MODEL=<model>` writes): none of the four recipes' learning rates depends on the total number of
+epochs, so those epochs are the same training whether the run stops there or goes on to the paper's
+length, and no CPU hour is spent twice. For each model:
 
   * a run there that already has the epochs, or an epoch that passes, is read, not retrained;
   * a shorter one is resumed and stopped at its first passing epoch or at the budget (it can be
@@ -47,7 +48,6 @@ import yaml
 from fer_keras.data.shared import fer2013_csv
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ("amdcnn", "mrcar", "mifad_net", "lban")
 OUT = ROOT / "experiments/results/learning_check.json"
 SESSION_SETTINGS = ("time_limit_minutes",)  # may differ between a run's chunks; not part of the recipe checked
 
@@ -211,10 +211,13 @@ def check_model(model, data, epochs, runs, time_limit_minutes=None, pass_accurac
 
 
 def main(argv=None):
+    from fer_keras.models import list_models
+
+    models = list_models()  # every registered model, each with its <model>_fer2013 recipe
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=fer2013_csv())
     parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument("--models", nargs="+", choices=models, default=models)
     parser.add_argument("--pass-accuracy", type=float, default=0.45)
     parser.add_argument("--runs", type=Path, default=ROOT / "runs")
     parser.add_argument("--read-only", action="store_true", help="summarise the runs as they are; train nothing")

@@ -21,14 +21,27 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "experiments" / "results"
 OUT = RESULTS / "reproduction.json"
 BEGIN, END = "<!-- reproduction:begin -->", "<!-- reproduction:end -->"
-NAMES = {"amdcnn": "AMDCNN", "mrcar": "MrCAR", "mifad_net": "MIFAD-Net", "lban": "LBAN-IL"}
-DATASETS = {"ckplus": "CK+", "jaffe": "JAFFE", "ferplus": "FERPlus"}
 PROTOCOLS = {
     "paper": "paper's protocol",
     "subject_independent": "subject-independent",
     "probability_labels": "paper's recipe, probability labels",
     "cross_dataset": "cross-dataset (trained on FER2013)",
 }
+
+
+def model_title(name):
+    """A registered model's title (fer_keras.models' registry: "MIFAD-Net"), else `name` (a pretrained
+    entry such as amdcnn_plus_fer2013)."""
+    from fer_keras.models import get_model_info, list_models
+
+    return get_model_info(name).title if name in list_models() else name
+
+
+def dataset_title(name):
+    """A registered dataset's title (fer_keras.data.datasets: "CK+"), else `name`."""
+    from fer_keras.data.datasets import DATASETS
+
+    return DATASETS[name].title if name in DATASETS else name
 
 
 def _json(path):
@@ -105,9 +118,9 @@ def table(rows):
         met = {True: "yes", False: "**no**"}.get(r.get("reaches_target"), "–")
         if r.get("target") is not None:
             met += f" (≥ {r['target']})"
-        name = NAMES.get(r["model"], r["model"])
+        name = model_title(r["model"])
         protocol = PROTOCOLS[r["protocol"]] + (f", {'single crop' if r['tta'] in (None, 'none') else r['tta']}" if r["protocol"] == "cross_dataset" else "")
-        lines.append(f"| {name} | {DATASETS.get(r['dataset'], r['dataset'])} | {protocol} | "
+        lines.append(f"| {name} | {dataset_title(r['dataset'])} | {protocol} | "
                      f"{_cell(r['paper_accuracy'])} | {ours} | {folds} | {epochs} | {met} |")
     return "\n".join(lines)
 

@@ -22,10 +22,29 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "experiments" / "results"
 BEGIN, END = "<!-- results-table:begin -->", "<!-- results-table:end -->"
 CHECK_BEGIN, CHECK_END = "<!-- learning-check:begin -->", "<!-- learning-check:end -->"
-NAMES = {"mifad_net": "MIFAD-Net", "mrcar": "MrCAR", "amdcnn": "AMDCNN", "lban": "LBAN-IL"}
-FER2013_INPUTS = {"mifad_net": "48x48x1", "mrcar": "44x44x1", "amdcnn": "48x48x1", "lban": "40x40x1"}
 # Runs of recipes beyond the papers (fer_keras/recipes/<name>.yaml), after the faithful ones: results folder -> label.
 BEYOND = {"amdcnn_plus_fer2013": "AMDCNN network, lightweight recipe (beyond the papers, issue 18)"}
+
+
+def title(model):
+    """How the tables name a model: its registry title ("MIFAD-Net"), else its name."""
+    from fer_keras.models import get_model_info, list_models
+
+    return get_model_info(model).title if model in list_models() else model
+
+
+def papers():
+    """experiments/results/papers.yaml: {model: {accuracy, where}} of the papers' FER2013 results."""
+    return yaml.safe_load((RESULTS / "papers.yaml").read_text())
+
+
+def models():
+    """Every registered model (fer_keras.models.list_models), one row each, in papers.yaml's order;
+    a model without a paper entry comes after them."""
+    from fer_keras.models import list_models
+
+    order = list(papers())
+    return sorted(list_models(), key=lambda model: (order.index(model) if model in order else len(order), model))
 
 
 def _json(path):
@@ -49,11 +68,13 @@ def _images_per_second(metrics):
 
 
 def complexity_file(model, options, input_shape=None):
-    """docs/complexity's file for `model` at `input_shape` (its FER2013 input by default) with the
-    run's builder `options` (named as `make complexity` names them: -key_value per option, in the
-    recipe's order)."""
+    """docs/complexity's file for `model` at `input_shape` (its FER2013 input by default, the
+    registry's `default_input_shape`) with the run's builder `options` (named as `make complexity`
+    names them: -key_value per option, in the recipe's order)."""
+    from fer_keras.models import get_model_info
+
     tag = "".join(f"-{key}_{value}" for key, value in (options or {}).items())
-    shape = "x".join(str(v) for v in input_shape) if input_shape else FER2013_INPUTS[model]
+    shape = "x".join(str(v) for v in (input_shape or get_model_info(model).default_input_shape))
     return ROOT / "docs" / "complexity" / f"{model}-{shape}{tag}.json"
 
 
@@ -75,7 +96,7 @@ def model_row(model, paper, run_name=None, label=None):
     metrics = _json(run / "metrics.json")
     paper_accuracy = f"{paper['accuracy']:.2f}" if paper else "–"
     if metrics is None:
-        return [label or NAMES[model], paper_accuracy, "not trained yet", "–", "–", "–", params, macs, "–", "–", "–"]
+        return [label or title(model), paper_accuracy, "not trained yet", "–", "–", "–", params, macs, "–", "–", "–"]
     validation = metrics["validation"]
     single = validation["single"]["accuracy"]
     ten_crop = validation.get("tencrop", {}).get("accuracy")
@@ -85,7 +106,7 @@ def model_row(model, paper, run_name=None, label=None):
     bundled = " (bundled)" if (run / "pretrained.json").is_file() else ""
     seconds = metrics.get("train_seconds_total", metrics["train_seconds"])
     return [
-        label or NAMES[model],
+        label or title(model),
         paper_accuracy,
         ours,
         f"{metrics['macro_f1']:.3f}",
@@ -104,7 +125,7 @@ def ensemble_row():
     report = _json(RESULTS / "ensemble_fer2013" / "metrics.json")
     if report is None:
         return []
-    members = ", ".join(NAMES.get(m["model"], m["model"]) + (" ten-crop" if m["tta"] == "tencrop" else "")
+    members = ", ".join(title(m["model"]) + (" ten-crop" if m["tta"] == "tencrop" else "")
                         for m in report["members"])
     return [[f"Ensemble, mean of probabilities: {members}", "–",
              f"**{_percent(report['accuracy'])}** ({100 * report['gain_over_best_member']:+.2f} over its best member)",
@@ -132,10 +153,10 @@ def _markdown(header, rows):
 
 
 def table():
-    papers = yaml.safe_load((RESULTS / "papers.yaml").read_text())
+    targets = papers()
     header = ["Model", "Paper FER2013 (%)", "Ours, PublicTest (%) (vs paper)", "Macro F1", "Epochs", "Train time",
               "Params", "MACs", "Hardware, precision, backend", "Train img/s", "Run"]
-    rows = [model_row(model, papers[model]) for model in NAMES]
+    rows = [model_row(model, targets.get(model)) for model in models()]
     for run_name, label in BEYOND.items():  # only once published
         if (RESULTS / run_name / "metrics.json").is_file():
             rows.append(model_row(_run_model(RESULTS / run_name)["name"], None, run_name, label))
@@ -153,8 +174,8 @@ def learning_check_table():
               "Most-predicted share", "Epochs trained", "Seconds an epoch", "Precision, backend",
               "Passes (>= 45%, share < 0.9, after any warm-up)"]
     rows = []
-    for model, name in NAMES.items():
-        entry = check["models"].get(model)
+    for model in models():
+        name, entry = title(model), check["models"].get(model)
         if entry is None:
             rows.append([name, "not run yet", "–", "–", f"0 of {epochs}", "–", "–", "–"])
             continue

@@ -5,7 +5,7 @@
     fer-keras summary MODEL [--input-shape H,W,C] [--json]   layers, parameters, MACs and FLOPs
     fer-keras recipes [--json]                               the training recipes that ship (and ./experiments' own)
     fer-keras train MODEL [--dataset D] [--data PATH] [--epochs N] [--out RUN] [--set k=v ...]
-    fer-keras train --resume RUN [--set training.time_limit_minutes=N]   continue an interrupted run
+    fer-keras train --resume RUN [--set training.time_limit_minutes=N] [--allow-recipe-change]   continue a run
     fer-keras crossval RECIPE --data PATH [--out DIR] [--folds 0-2] [--set k=v ...] [--time-limit-minutes N]
                        k-fold cross-validation (CK+, JAFFE): a run per fold, DIR/crossval.json
     fer-keras evaluate (--run RUN | --pretrained NAME | --model NAME --weights FILE) [--dataset D] [--data PATH] [--split S]
@@ -21,7 +21,8 @@
 
 Errors: the library raises `fer_keras.errors` exceptions that name its Python arguments; `main`
 is the one place that turns them into a line naming the flag (`error_message`) and exit code 2
-(130 for Ctrl-C). Any other exception is a bug and keeps its traceback.
+(130 for Ctrl-C). Any other exception is a bug and keeps its traceback. `predict` exits 1 when some
+of its inputs failed (each named) and the others were analysed: a per-file result, not a failure.
 
 Size: over 400 lines because the parser of every command and the one error boundary belong in one
 place; each command's body is a few lines that call the library (training, evaluation, predict,
@@ -152,13 +153,17 @@ def cmd_train(args):
     _quiet_tensorflow()
     from fer_keras.models.registry import list_models
     from fer_keras.recipes import load_recipe
-    from fer_keras.training import train
+    from fer_keras.training import check_resume_model, train
 
     out = None
     try:
         time_limit = None
+        if args.allow_recipe_change and not args.resume:
+            raise FerKerasError("--allow-recipe-change applies to --resume RUN only")
         if args.resume:
             recipe, data, out = None, None, args.resume
+            if args.model or args.dataset:  # only the run's own model (or a recipe of it) may be named
+                check_resume_model(args.resume, args.model, args.dataset)
             for item in args.set + (["--epochs"] if args.epochs else []):  # the recipe is the run's own
                 key, _, value = item.partition("=")
                 if key.strip() != "training.time_limit_minutes":
@@ -175,7 +180,7 @@ def cmd_train(args):
             recipe = load_recipe(args.model, args.dataset, overrides)
             data, out = args.data, args.out or f"runs/{recipe['model']['name']}_{recipe['data']['dataset']}"
         metrics = train(recipe, data=data, out=out, resume=bool(args.resume), verbose=args.verbose,
-                        time_limit_minutes=time_limit)
+                        time_limit_minutes=time_limit, allow_recipe_change=args.allow_recipe_change)
     except KeyboardInterrupt:
         from pathlib import Path
 
@@ -373,7 +378,7 @@ def cmd_predict(args):
     if args.json:
         for entry in failed:
             print(f"fer-keras predict: {entry['file']}: {entry['error']}", file=sys.stderr)
-    return 1 if failed else 0
+    return 1 if failed else 0  # some inputs failed, each named; the others were analysed (README: exit codes)
 
 
 @_model_command
@@ -503,6 +508,9 @@ def build_parser():
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override any recipe value, e.g. --set optimizer.learning_rate=3e-4 (repeatable)")
     p.add_argument("--resume", metavar="RUN", default=None, help="continue the run in RUN from its last completed epoch")
+    p.add_argument("--allow-recipe-change", action="store_true", help="with --resume: continue although the recipe in "
+                   "RUN/config.yaml was edited since the run started (the change is recorded there; without this "
+                   "option such a run is refused, listing the changed keys)")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras fit verbosity (1: progress bar)")
     p.set_defaults(func=cmd_train)
 

@@ -2,7 +2,9 @@
 
     FerKerasError                  the base: every expected failure of the library
     ├── ArgumentError              a function argument's value is wrong; names the argument
-    │   └── ExportError            ... of an export (fer_keras.export)
+    │   ├── ExportError            ... of an export (fer_keras.export)
+    │   ├── RunInUseError          a run folder another process is training in (fer_keras.runlock)
+    │   └── DiskFullError          a run folder's disk has no room for the run (fer_keras.training)
     ├── RecipeError                a recipe, or an override of one, is wrong (fer_keras.recipes)
     ├── DatasetError               a dataset file, row or path is wrong (fer_keras.data.errors)
     ├── PretrainedError            a bundled pretrained entry (fer_keras.models.pretrained)
@@ -58,9 +60,27 @@ class ArgumentError(FerKerasError, ValueError):
         return type(self), (self.argument, self.value, self.problem)
 
 
+class RunInUseError(ArgumentError):
+    """The run folder (`argument`, usually "out") is held by another process (fer_keras.runlock);
+    the problem names that process's pid."""
+
+
+class DiskFullError(ArgumentError):
+    """The disk of the run folder (`argument`, usually "out") has no room for what the run writes:
+    found before training (`free` bytes, `needed` bytes) or when a write failed (the run stopped
+    with its last complete checkpoint intact and its temporary files removed)."""
+
+    def __init__(self, argument, value=NO_VALUE, problem="", needed=None, free=None):
+        self.needed, self.free = needed, free
+        super().__init__(argument, value, problem)
+
+    def __reduce__(self):
+        return type(self), (self.argument, self.value, self.problem, self.needed, self.free)
+
+
 class RecipeError(FerKerasError, ValueError):
     """A recipe (fer_keras/recipes/*.yaml, or a file of yours), or an override of one, is not valid;
     the message names the recipe and the key."""
 
 
-__all__ = ["NO_VALUE", "ArgumentError", "FerKerasError", "RecipeError"]
+__all__ = ["NO_VALUE", "ArgumentError", "DiskFullError", "FerKerasError", "RecipeError", "RunInUseError"]

@@ -26,9 +26,6 @@ from fer_keras.data.errors import DatasetError
 from fer_keras.errors import ArgumentError
 
 TTA_CHOICES = ("none", "tencrop")
-# (test, validation) split of datasets scored on those by default when a model of another recipe is
-# evaluated on them: FERPlus's images are FER2013's, so "all" would score FER2013's training images.
-STANDARD_SPLITS = {"ferplus": ("PrivateTest", "PublicTest")}
 
 
 def eval_config(recipe, batch_size=None):
@@ -190,8 +187,12 @@ def write_json(data, path):
 def _data_path(name, data):
     from fer_keras.data.splits import data_path
 
+    from fer_keras.data.files import path_kind
+
     if data is not None and not Path(data).exists():
         raise ArgumentError("data", data, "no such file or folder")
+    if data is not None and path_kind(data):
+        raise ArgumentError("data", data, f"is {path_kind(data)}, not a dataset file or folder")
     return data_path(name, data)
 
 
@@ -204,15 +205,16 @@ def load_eval_record(recipe, dataset=None, data=None, split=None):
     stratified 20% of the training split when there is none; the held-out fold of a k-fold
     recipe), with a one-line note on stderr (and in the description) that the test split is
     missing. A `dataset` other than the recipe's is evaluated whole unless `split` is given, except
-    those of STANDARD_SPLITS (FERPlus), scored on their test split, else validation split, likewise.
+    those with standard splits (`DatasetInfo.standard_splits`: FERPlus), scored on their test split,
+    else validation split, likewise.
     """
-    from fer_keras.data import READERS, load_dataset
+    from fer_keras.data import load_dataset
+    from fer_keras.data.datasets import get_dataset_info
     from fer_keras.data.splits import load_splits
 
     section = recipe["data"]
     name = dataset or section["dataset"]
-    if name not in READERS:
-        raise ArgumentError("dataset", name, f"unknown dataset; available: {', '.join(sorted(READERS))}")
+    info = get_dataset_info(name)  # an ArgumentError naming the registered datasets
     same = name == section["dataset"]
     options = dict(section.get("options") or {}) if same else {}
     path = _data_path(name, data)
@@ -224,7 +226,7 @@ def load_eval_record(recipe, dataset=None, data=None, split=None):
         if not len(record):
             raise ArgumentError("split", split, _missing_test(name, path, split))
         return record, split
-    if not same and name in STANDARD_SPLITS:
+    if not same and info.standard_splits:
         return _standard_split(name, path, options)
     if not same:
         try:
@@ -233,7 +235,10 @@ def load_eval_record(recipe, dataset=None, data=None, split=None):
             raise ArgumentError("data", path, str(err)) from err
         return record, "all"
     try:
-        _, validation, test, protocol = load_splits(recipe, path)
+        if section.get("folds"):  # the held-out fold, else the validation fold: the whole dataset is split
+            _, validation, test, protocol = load_splits(recipe, path)
+        else:  # only the splits it scores are read: a file of test rows alone is enough
+            validation, test, protocol = _named_splits(recipe, name, path, options)
     except DatasetError as err:
         raise ArgumentError("data", path, str(err)) from err
     if test is not None:
@@ -245,24 +250,42 @@ def load_eval_record(recipe, dataset=None, data=None, split=None):
     return validation, f"{validation.split} (validation split; {protocol})"
 
 
-def _missing_test(name, path, split):
-    """Why dataset `name` at `path` has no samples in `split`, in a few words (FERPlus: the absent
-    split folder)."""
-    if name == "ferplus":
-        from fer_keras.data.ferplus import missing_split
+def _named_splits(recipe, name, path, options):
+    """(validation, test or None, protocol) as `load_splits` gives them for a recipe whose splits are
+    named, reading the training split only when the validation split is carved from it."""
+    from fer_keras.data import load_dataset
+    from fer_keras.data.splits import load_splits
 
-        folder = missing_split(path, split)
-        if folder is not None:
-            return folder
+    section = recipe["data"]
+    test = load_dataset(name, path, split=section["test"], **options) if section.get("test") else None
+    if test is not None and len(test):
+        return None, test, None
+    validation = load_dataset(name, path, split=section["validation"], **options) if section.get("validation") else None
+    if validation is not None and len(validation):
+        return validation, None, f"train on {section['train']}, select on {section['validation']}"
+    _, validation, _, protocol = load_splits({**recipe, "data": {**section, "test": None}}, path)
+    return validation, None, protocol
+
+
+def _missing_test(name, path, split):
+    """Why dataset `name` at `path` has no samples in `split`, in a few words (its registry entry's
+    `missing_split`, FERPlus's: the absent split folder)."""
+    from fer_keras.data.datasets import get_dataset_info
+
+    explain = get_dataset_info(name).missing_split
+    reason = explain(path, split) if explain is not None else None
+    if reason is not None:
+        return reason
     return f"{path} has no {name} samples in split {split!r}"
 
 
 def _standard_split(name, path, options):
     """(record, description) of dataset `name`'s test split, else its validation split with a note
-    on stderr (STANDARD_SPLITS)."""
+    on stderr (`DatasetInfo.standard_splits`)."""
     from fer_keras.data import load_dataset
+    from fer_keras.data.datasets import get_dataset_info
 
-    test_split, validation_split = STANDARD_SPLITS[name]
+    test_split, validation_split = get_dataset_info(name).standard_splits
     try:
         test = load_dataset(name, path, split=test_split, **options)
         if len(test):

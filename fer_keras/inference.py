@@ -23,7 +23,7 @@ names are re-exported here, as they were importable from this module before.
 
 import numpy as np
 
-from fer_keras.data.jaffe import FACE_SIDE as JAFFE_FACE_SIDE
+from fer_keras.data.datasets import DATASETS
 from fer_keras.evaluation import (
     TTA_CHOICES,
     Evaluation,
@@ -52,11 +52,6 @@ from fer_keras.trained import (
     uses_regions,
 )
 
-# Side of the (square) face images each dataset's reader delivers by default: what `face_side`
-# aligns photos to before the pipeline crops them to the model's input. CK+48's images are 48x48
-# face crops; JAFFE's reader crops its portraits' faces to JAFFE_FACE_SIDE (48).
-DATASET_FACE_SIDES = {"fer2013": 48, "ferplus": 48, "rafdb": 100, "expw": 100, "ckplus": 48, "jaffe": JAFFE_FACE_SIDE}
-
 # Names of fer_keras.trained and fer_keras.evaluation importable from here (not in __all__).
 _MOVED = (RUN_MODEL_FILES, TTA_CHOICES, WEIGHTS_SUFFIXES, check_model, load_pretrained_trained, num_outputs)
 
@@ -64,8 +59,8 @@ _MOVED = (RUN_MODEL_FILES, TTA_CHOICES, WEIGHTS_SUFFIXES, check_model, load_pret
 def face_side(recipe, model):
     """The side of the square aligned face a photo's face is warped to before the evaluation
     pipeline crops it to the model's input: the recipe's pipeline.resize, else its reader's
-    image_size option, else its face_size option (JAFFE's crops), else the dataset's face size
-    (DATASET_FACE_SIDES), else the input size."""
+    image_size option, else its face_size option (JAFFE's crops), else the side of the faces its
+    dataset's reader delivers (`fer_keras.data.datasets.DatasetInfo.face_side`), else the input size."""
     height, width = input_shape(model)[:2]
     pipeline, data = recipe.get("pipeline") or {}, recipe.get("data") or {}
     side = None
@@ -76,7 +71,8 @@ def face_side(recipe, model):
     elif (data.get("options") or {}).get("face_size") and (data.get("options") or {}).get("face_crop", True):
         side = int(data["options"]["face_size"])  # a portrait dataset's face crops (JAFFE's reader)
     else:
-        side = DATASET_FACE_SIDES.get(data.get("dataset"))
+        info = DATASETS.get(data.get("dataset"))
+        side = info.face_side if info is not None else None
     return int(max(side or 0, height, width))
 
 
@@ -93,17 +89,13 @@ def _to_channels(image, channels):
     return np.repeat(image, 3, axis=-1)
 
 
-# Datasets whose face images come de-rotated (similarity-aligned on the eyes): photos are aligned the
-# same way for models trained on them; other datasets' crops keep the face's tilt.
-DEROTATED_DATASETS = frozenset({"rafdb"})
-
-
 def face_rotation(recipe, model):
     """Whether photos' faces are de-rotated for this model: as its training faces were (MrCAR's
-    region crops and RAF-DB's aligned images are; FER2013's and the other datasets' crops are not,
-    so they get scale and translation only)."""
-    dataset = ((recipe or {}).get("data") or {}).get("dataset")
-    return bool(uses_regions(model) or dataset in DEROTATED_DATASETS)
+    region crops and the datasets whose faces come de-rotated, `DatasetInfo.derotated`: RAF-DB's
+    aligned images; FER2013's and the other datasets' crops are not, so they get scale and
+    translation only)."""
+    info = DATASETS.get(((recipe or {}).get("data") or {}).get("dataset"))
+    return bool(uses_regions(model) or (info is not None and info.derotated))
 
 
 def face_inputs(image, landmarks, recipe, model, rotation=None):
@@ -168,7 +160,6 @@ def classify(model, recipe, inputs, batch_size=32, tta=None):
 
 
 __all__ = [
-    "DATASET_FACE_SIDES",
     "Evaluation",
     "Trained",
     "class_names_for",

@@ -56,16 +56,23 @@ def is_video(path):
 
 def collect_inputs(paths):
     """The files to analyse: each file as given, each folder's image and video files (sorted, not
-    recursive). A missing path or a folder without such files raises ArgumentError."""
+    recursive; one that cannot be read, such as a link to nothing, is analysed and reported as an
+    error). The folder's other entries are counted in a note on stderr (hidden ones aside). A
+    missing path or a folder without such files raises ArgumentError."""
     files = []
     for text in paths:
         path = Path(text)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
-                           and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+            entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+            found = [p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES and not p.is_dir()]
             if not found:
                 raise ArgumentError("paths", path, f"no image or video files in this folder "
                                     f"({', '.join(sorted(IMAGE_SUFFIXES | VIDEO_SUFFIXES))})")
+            taken = set(found)
+            other = [p.name for p in entries if p not in taken]
+            if other:
+                print(f"note: {path}: {len(other)} entries not analysed (not image or video files): "
+                      f"{', '.join(other[:5])}{', ...' if len(other) > 5 else ''}", file=sys.stderr)
             files += found
         elif path.is_file():
             files.append(path)

@@ -4,14 +4,17 @@
     from fer_keras.training import train
     train(load_recipe("amdcnn", "fer2013"), data="fer2013.csv.gz", out="runs/amdcnn")
 
-A run directory holds: config.yaml (the resolved recipe, data path and command), backup/ (Keras
-BackupAndRestore: weights + optimiser state + epoch, for `resume=True`), best.keras and last.keras
-(inference models), log.csv, tensorboard/, metrics.json, confusion_matrix.png, curves.png.
+A run directory holds: config.yaml (the resolved recipe, its fingerprint, data path and command;
+fer_keras.runrecord), backup/ (Keras BackupAndRestore: weights + optimiser state + epoch, for
+`resume=True`), best.keras and last.keras (inference models), log.csv, tensorboard/, metrics.json,
+confusion_matrix.png, curves.png; and hidden, .recipe.json (the recipe fingerprinted) and .run.lock
+(fer_keras.runlock: one process at a time). Every checkpoint is written atomically
+(fer_keras.safewrite), and the disk's room is checked before training (fer_keras.runspace).
 
 Protocol: model selection and early stopping use the validation split only; the test split (when
 the file has it) is evaluated once, after training, with the selected weights.
 
-Size: about 500 lines because one run's whole life is here: the callbacks Keras lacks (non-finite
+Size: about 600 lines because one run's whole life is here: the callbacks Keras lacks (non-finite
 loss, time limit, early stopping and best weights that survive a resume), the run folder (config,
 resume, log trimming) and `train`. The data it trains on comes from fer_keras.data.splits
 (`load_splits`) and fer_keras.data.faces.regions (`region_inputs`); both names stay importable
@@ -36,6 +39,10 @@ from fer_keras.data.faces.regions import region_inputs
 from fer_keras.data.splits import load_splits
 from fer_keras.errors import ArgumentError, FerKerasError, RecipeError
 from fer_keras.recipes.schema import training_settings
+from fer_keras.runlock import hold_run
+from fer_keras.runrecord import accept_recipe, write_new_run
+from fer_keras.runspace import check_free_space, state_bytes, stop_on_full_disk, temporaries
+from fer_keras.safewrite import cut_torn_line, link_or_copy, write_atomically
 from fer_keras.torch_defaults import set_bn_momentum, set_initialization
 
 MONITOR = "val_probabilities_accuracy"
@@ -249,12 +256,45 @@ def _keep_best_weights(path, best=None):
             value = (logs or {}).get(MONITOR)
             if value is None or (best is not None and not value > best):
                 return
+            write_atomically(path, self.model.save_weights)
             best = float(value)
-            temporary = path.with_name(f".{path.name[: -len('.weights.h5')]}.tmp.weights.h5")
-            self.model.save_weights(temporary)
-            os.replace(temporary, path)
 
     return KeepBestWeights()
+
+
+def _backup_and_restore(folder, learning_rate=None):
+    """Keras's BackupAndRestore in `folder` (double_checkpoint: the previous state is kept as
+    *.bkp) with every file written under a temporary name and renamed, and the previous state kept
+    by a hard link (no copy, no extra space): a kill or a full disk mid-write leaves the last
+    complete backup whole. The files are Keras's, so runs made before resume alike.
+
+    `learning_rate`: the recipe's constant learning rate, set again after a restore (the backup
+    holds the optimizer's learning-rate variable, which would otherwise override a changed recipe's)."""
+    import keras
+    import numpy as np
+
+    class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+        def on_train_begin(self, logs=None):
+            restored = os.path.exists(self._weights_path)
+            super().on_train_begin(logs)
+            optimizer = self.model.optimizer
+            if not restored or learning_rate is None or optimizer is None or isinstance(
+                    getattr(optimizer, "_learning_rate", None), keras.optimizers.schedules.LearningRateSchedule):
+                return
+            if float(keras.ops.convert_to_numpy(optimizer.learning_rate)) != float(np.float32(learning_rate)):
+                optimizer.learning_rate = learning_rate
+
+        def _save_model(self):
+            Path(self.backup_dir).mkdir(parents=True, exist_ok=True)
+            weights, metadata = Path(self._weights_path), Path(self._training_metadata_path)
+            for current, previous in ((weights, self._prev_weights_path), (metadata, self._prev_training_metadata_path)):
+                if current.exists():
+                    write_atomically(Path(previous), lambda temporary, current=current: link_or_copy(current, temporary))
+            write_atomically(weights, lambda temporary: self.model.save_weights(temporary, overwrite=True))
+            text = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
+            write_atomically(metadata, lambda temporary: Path(temporary).write_text(text))
+
+    return AtomicBackupAndRestore(str(folder), double_checkpoint=True, delete_checkpoint=False)
 
 
 def _early_stopping(patience, run=None):
@@ -285,6 +325,7 @@ def _trim_log(run, epochs):
     log = run / "log.csv"
     if not log.is_file() or not log.stat().st_size:
         return
+    cut_torn_line(log)
     frame = pd.read_csv(log)
     if "epoch" in frame and (frame["epoch"] >= epochs).any():
         temporary = log.with_name(".log.csv.tmp")
@@ -326,6 +367,31 @@ def read_run_config(run_dir, argument="run_dir"):
     if not isinstance(saved, dict) or not isinstance(saved.get("recipe"), dict):
         raise ArgumentError(argument, path, "not a run's config (a mapping with a 'recipe' section)")
     return saved
+
+
+def check_resume_model(run_dir, name=None, dataset=None):
+    """An ArgumentError unless `name` (None: not given) names the model of the run in `run_dir`, or
+    a recipe of that model on the run's dataset, and `dataset` (None: not given) is the run's
+    dataset: resuming continues the run's own recipe, so a caller who names another is told which
+    one the run is."""
+    saved = read_run_config(run_dir, "out")
+    model, trained_on = saved["recipe"]["model"]["name"], saved["recipe"]["data"]["dataset"]
+    if name in (None, model) and dataset in (None, trained_on):
+        return
+    if name not in (None, model):
+        from fer_keras.models.registry import list_models
+        from fer_keras.recipes import load_recipe
+
+        try:
+            named = None if name in list_models() else load_recipe(name, dataset)
+        except RecipeError:
+            named = None
+        if named is not None and (named["model"]["name"], named["data"]["dataset"]) == (model, trained_on):
+            return
+    argument, value = ("model", name) if name not in (None, model) else ("dataset", dataset)
+    raise ArgumentError(argument, value, f"{run_dir} is a run of {model} on {trained_on}, and resuming continues it "
+                        f"with its own recipe; leave the {argument} out or give the run's "
+                        f"({model if argument == 'model' else trained_on})")
 
 
 def _check_new_run_folder(run):
@@ -383,26 +449,47 @@ def build_training(recipe, num_classes, steps):
 
 
 def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", command=None, callbacks=(),
-          time_limit_minutes=None):
+          time_limit_minutes=None, allow_recipe_change=False):
     """Train `recipe` (a resolved recipe dict, fer_keras.recipes.load_recipe) on `data` (path; None: the bundled FER2013 sample)
     into the run directory `out`; returns the metrics dict (also in out/metrics.json). Extra Keras
     `callbacks` run after the run's own. `time_limit_minutes` replaces training.time_limit_minutes
-    for this call only (a property of the session, not of the recipe, so a resumed run may change it)."""
-    import keras
+    for this call only (a property of the session, not of the recipe, so a resumed run may change it).
 
-    from fer_keras.evaluation import classification_metrics, plot_confusion_matrix, plot_curves, predict_probabilities, write_json
-    from fer_keras.schedules import loss_warmup
-
+    One process at a time trains in `out` (fer_keras.runlock: another gets RunInUseError). A
+    resumed run continues the recipe it started with: one edited in config.yaml since is refused
+    unless `allow_recipe_change` (then recorded there: fer_keras.runrecord). A disk without room
+    for the run is a DiskFullError, before training or when a write fails (the run then stops with
+    its last complete backup whole, and resumes once there is room)."""
     run = Path(out)
     if resume:
-        saved = read_run_config(run, "out")
-        recipe, data = saved["recipe"], saved.get("data")
+        read_run_config(run, "out")
     else:
         from fer_keras.recipes import validate
 
         validate(recipe)  # a dict made or changed in Python is checked as a loaded recipe is
         _check_new_run_folder(run)
-    run.mkdir(parents=True, exist_ok=True)
+        run.mkdir(parents=True, exist_ok=True)
+    with hold_run(run, "out"), stop_on_full_disk(run) as writes:
+        return _train_in(run, recipe, data, resume, verbose, command, callbacks, time_limit_minutes,
+                         allow_recipe_change, writes)
+
+
+def _train_in(run, recipe, data, resume, verbose, command, callbacks, time_limit_minutes, allow_recipe_change, writes):
+    """`train`'s work, in the run folder `run` it holds: the folder is checked again under the lock
+    (another process may have started a run there since `train` looked). `writes`: see fer_keras.runspace.RunWrites."""
+    import keras
+
+    from fer_keras.evaluation import classification_metrics, plot_confusion_matrix, plot_curves, predict_probabilities, write_json
+    from fer_keras.schedules import loss_warmup
+
+    for stale in temporaries(run):  # a killed write's: no other process writes here
+        stale.unlink(missing_ok=True)
+    if resume:
+        saved = read_run_config(run, "out")
+        accept_recipe(run, saved, allow_recipe_change, _completed_epochs(run), command or invoked_command())
+        recipe, data = saved["recipe"], saved.get("data")
+    else:
+        _check_new_run_folder(run)
     settings = training_settings(recipe)
     seed = settings.seed
     keras.utils.set_random_seed(seed)
@@ -422,6 +509,8 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
     warmup_epochs = recipe["loss"].get("warmup_epochs", 0)
     with strategy.scope() if strategy else contextlib.nullcontext():
         model, training = build_training(recipe, len(train_record.class_names), steps)
+    writes.checkpoint_bytes = state_bytes(training.model)
+    check_free_space(run, writes.checkpoint_bytes, resume)
     epochs, initial_epoch = settings.epochs, _completed_epochs(run) if resume else 0
     if resume:
         _trim_log(run, initial_epoch)
@@ -454,18 +543,15 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
         with open(run / "resumed.txt", "a") as handle:
             handle.write((command or invoked_command()) + "\n")
     else:
-        record = {"recipe": recipe, "data": None if data is None else str(data), "protocol": protocol,
-                  "command": command or invoked_command(), "keras_backend": keras.backend.backend()}
-        temporary = run / ".config.yaml.tmp"
-        temporary.write_text(yaml.safe_dump(record, sort_keys=False))
-        os.replace(temporary, run / "config.yaml")
+        recipe = write_new_run(run, recipe, data, protocol, command or invoked_command(), keras.backend.backend())
+    writes.csv_logger = keras.callbacks.CSVLogger(str(run / "log.csv"), append=resume)
     extra_callbacks, callbacks = list(callbacks), [
         *data_callbacks,
         _stop_on_non_finite_loss(),
         *([loss_warmup(training, warmup_epochs)] if warmup_epochs else []),
         _collapse_monitor(model, training.center_loss, val_record, val_config, inputs.get("validation"), settings.collapse_warn_after),
         _keep_best_weights(run / "best.weights.h5", _best_so_far(run) if resume else None),
-        keras.callbacks.CSVLogger(str(run / "log.csv"), append=resume),
+        writes.csv_logger,
     ]
     if importlib.util.find_spec("tensorflow"):  # Keras's TensorBoard callback writes with tf.summary
         callbacks.append(keras.callbacks.TensorBoard(str(run / "tensorboard")))
@@ -476,7 +562,8 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
         callbacks.append(_stop_at_time_limit(float(time_limit)))
     # Last of the run's own callbacks: when the backup records an epoch as done, everything that
     # epoch writes (best weights, log row) is already on disk, so a kill at any moment resumes.
-    callbacks.append(keras.callbacks.BackupAndRestore(str(run / "backup"), double_checkpoint=True, delete_checkpoint=False))
+    constant_rate = None if recipe.get("schedule") else float(recipe["optimizer"]["learning_rate"])
+    callbacks.append(_backup_and_restore(run / "backup", constant_rate))
     callbacks += extra_callbacks
     start = time.perf_counter()
     try:
@@ -489,10 +576,10 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
     epochs_done = len(history.history.get("loss", []))
     earlier = json.loads((run / "metrics.json").read_text()) if resume and (run / "metrics.json").is_file() else {}
 
-    model.save(run / "last.keras")
+    write_atomically(run / "last.keras", model.save)
     if (run / "best.weights.h5").is_file():
         training.model.load_weights(run / "best.weights.h5")
-    model.save(run / "best.keras")
+    write_atomically(run / "best.keras", model.save)
 
     title = f"{model_section['name']} on {recipe['data']['dataset']}"
     metrics = {"validation": {}, "test": None}

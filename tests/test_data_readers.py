@@ -1,11 +1,15 @@
 """FERPlus, RAF-DB, CK+, JAFFE, SFEW and ExpW readers on tiny files written here in each release's
-real format: counts, the canonical label mapping, splits, subjects, dropped counts, bad input."""
+real format: counts, the canonical label mapping, splits, subjects, dropped counts, bad input; the
+dataset registry (fer_keras.data.datasets) they are entered in."""
+
+import inspect
 
 import numpy as np
 import pytest
 
-from fer_keras.data import CLASS_NAMES, DatasetError, load_dataset
+from fer_keras.data import CLASS_NAMES, DATASETS, READERS, DatasetError, get_dataset_info, list_datasets, load_dataset
 from fer_keras.data import expw, ferplus
+from fer_keras.errors import ArgumentError
 
 
 def write_image(path, rng, size=(48, 48), channels=1, color=None):
@@ -366,3 +370,43 @@ def test_expw_bad_lines(tmp_path, rng, line, message):
 def test_expw_missing_label_file(tmp_path):
     with pytest.raises(DatasetError, match=r"label/label.lst: no such file"):
         load_dataset("expw", tmp_path)
+
+
+# -- the dataset registry (fer_keras.data.datasets) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list_datasets())
+def test_every_registered_dataset_has_its_reader_and_consistent_facts(name):
+    """Each entry's reader is `load_<name>(path, split=None, ..., skip_bad=False)` and its facts agree
+    with the reader's defaults; `READERS` is the registry's readers."""
+    info = get_dataset_info(name)
+    assert info.name == name and READERS[name] is info.reader and info.reader.__name__ == f"load_{name}"
+    parameters = inspect.signature(info.reader).parameters
+    assert list(parameters)[:2] == ["path", "split"] and parameters["split"].default is None
+    assert parameters["skip_bad"].default is False
+    assert info.title and set(info.splits) <= {"train", "validation", "test"}
+    if info.standard_splits is not None:
+        assert info.standard_splits == (info.splits["test"], info.splits["validation"])
+    assert info.face_side is None or info.face_side > 0
+    size = parameters["image_size"].default if "image_size" in parameters else None
+    if size is not None:  # a reader that resizes by default delivers faces of that side (ExpW)
+        assert info.face_side == max(size)
+    if info.face_crop:  # a reader that crops portraits' faces does so by default (JAFFE)
+        assert parameters["face_crop"].default is True
+    assert info.missing_split is None or callable(info.missing_split)
+
+
+def test_the_dataset_registry_facts_and_errors():
+    from fer_keras.data import fer2013, jaffe
+
+    assert list(READERS) == list(DATASETS) and sorted(READERS) == list_datasets()
+    assert get_dataset_info("fer2013").face_side == fer2013.SIDE and get_dataset_info("jaffe").face_side == jaffe.FACE_SIDE
+    assert set(get_dataset_info("fer2013").splits.values()) == set(fer2013.USAGES)
+    assert [n for n in DATASETS if DATASETS[n].derotated] == ["rafdb"]
+    assert [n for n in DATASETS if DATASETS[n].standard_splits] == ["ferplus"]
+    assert get_dataset_info("ferplus").standard_splits == ("PrivateTest", "PublicTest")
+    assert sorted(n for n in DATASETS if DATASETS[n].has_subjects) == ["ckplus", "jaffe"]
+    with pytest.raises(ArgumentError, match=r"dataset='affectnet': unknown dataset; available: ckplus, expw, fer2013"):
+        get_dataset_info("affectnet")
+    with pytest.raises(ValueError, match="Unknown dataset 'affectnet'; available: ckplus, expw"):
+        load_dataset("affectnet", "x")

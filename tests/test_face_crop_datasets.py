@@ -226,14 +226,19 @@ def test_no_face_anywhere_falls_back_to_the_whole_image(tmp_path, monkeypatch):
 def test_face_sides_of_the_lab_datasets():
     import keras
 
-    from fer_keras.inference import DATASET_FACE_SIDES, face_side
+    from fer_keras.data.datasets import get_dataset_info
+    from fer_keras.inference import face_rotation, face_side
 
-    assert DATASET_FACE_SIDES["jaffe"] == 48 and DATASET_FACE_SIDES["ckplus"] == 48
+    assert get_dataset_info("jaffe").face_side == FACE_SIDE == 48 and get_dataset_info("ckplus").face_side == 48
     inputs = keras.Input((44, 44, 1))
     model = keras.Model(inputs, keras.layers.Dense(7)(keras.layers.Flatten()(inputs)))
     assert face_side({"data": {"dataset": "jaffe"}}, model) == 48
     assert face_side({"data": {"dataset": "jaffe", "options": {"face_size": 64}}}, model) == 64
     assert face_side({"data": {"dataset": "ckplus"}}, model) == 48
+    # The registry's facts reach photos: RAF-DB's 100x100 faces come de-rotated, FER2013's crops do not.
+    assert face_side({"data": {"dataset": "rafdb"}}, model) == 100 and face_rotation({"data": {"dataset": "rafdb"}}, model)
+    assert face_side({"data": {"dataset": "sfew"}}, model) == 44  # no fixed face size: the input's
+    assert not face_rotation({"data": {"dataset": "fer2013"}}, model) and not face_rotation({"data": {"dataset": "jaffe"}}, model)
 
 
 def test_real_jaffe_all_faces_found(tmp_path, monkeypatch):

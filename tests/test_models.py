@@ -1,4 +1,8 @@
-"""The four model builders against their papers' tables; ablations; overfitting; save/load; mixed precision."""
+"""The model builders against their papers' tables; ablations; overfitting; save/load; mixed precision.
+
+The tests every model must pass are parametrized over the registry (`list_models()`, as timm's tests
+are); the facts they need per model (OVERFIT) are keyed by model name, and a registered model without
+them fails `test_every_registered_model_has_its_test_facts`."""
 
 import json
 import os
@@ -12,10 +16,12 @@ import numpy as np
 import pytest
 
 from fer_keras import layers as L
-from fer_keras.models import INPUT_SHAPES, available_models, build_model, complexity
+from fer_keras.models import build_model, complexity, get_model_info, list_models
 from fer_keras.models.objectives import make_training_model, with_labels
 
-PAPER_LOSS = {"mifad_net": "angular", "mrcar": "arcface", "amdcnn": "am_softmax", "lban": "islets"}
+MODELS = list_models()
+# (model, dataset) for each of the papers' inputs of each registered model.
+PAPER_INPUTS = [(name, dataset) for name in MODELS for dataset in get_model_info(name).default_input_shapes]
 
 
 def output_shapes(model, names):
@@ -35,8 +41,8 @@ def inputs_for(model, n, rng):
 
 
 def test_registry():
-    assert available_models() == ["amdcnn", "lban", "mifad_net", "mrcar"]
-    with pytest.raises(ValueError, match="Unknown model 'resnet'; available: amdcnn, lban, mifad_net, mrcar"):
+    assert MODELS and MODELS == sorted(set(MODELS)) and {"amdcnn", "lban", "mifad_net", "mrcar"} <= set(MODELS)
+    with pytest.raises(ValueError, match=f"Unknown model 'resnet'; available: {', '.join(MODELS)}$"):
         build_model("resnet")
     with pytest.raises(ValueError, match="unexpected keyword argument 'colour'"):
         build_model("amdcnn", colour=True)
@@ -44,10 +50,22 @@ def test_registry():
         build_model("amdcnn", input_shape=(48, 48))
 
 
-@pytest.mark.parametrize("name", ["mifad_net", "mrcar", "amdcnn", "lban"])
-@pytest.mark.parametrize("dataset", ["fer2013", "rafdb"])
+@pytest.mark.parametrize("name", MODELS)
+def test_registry_entry(name):
+    info = get_model_info(name)
+    assert info.name == name and info.title and info.paper and info.builder.__name__ == f"build_{name}"
+    assert "fer2013" in info.default_input_shapes  # its FER2013 recipe's input, build_model's default
+    assert info.default_input_shape == info.default_input_shapes["fer2013"] and "probabilities" in info.outputs
+
+
+@pytest.mark.parametrize("name, dataset", PAPER_INPUTS)
 def test_builds_at_the_papers_inputs_and_predicts_probabilities(name, dataset, rng):
-    model = build_model(name, input_shape=INPUT_SHAPES[name][dataset])
+    info = get_model_info(name)
+    model = build_model(name, input_shape=info.default_input_shapes[dataset])
+    # The registry's entry describes the built model: its outputs and inputs, and its paper's loss fits them.
+    assert sorted(model.output) == sorted(info.outputs)
+    assert (sorted(model.input) if isinstance(model.input, dict) else ["image"]) == sorted(info.inputs)
+    assert make_training_model(model, info.loss).loss
     # Batch statistics (training=True): an untrained LBAN-IL's activations overflow its initial BN
     # moving statistics, so in inference mode every image would get the same saturated answer.
     out = {k: keras.ops.convert_to_numpy(v).astype("float64") for k, v in model(inputs_for(model, 2, rng), training=True).items()}
@@ -209,6 +227,11 @@ OVERFIT = {
 }
 
 
+def test_every_registered_model_has_its_test_facts():
+    """A new model is its module plus its recipe, and these tests' facts about it."""
+    assert sorted(OVERFIT) == MODELS, "add the new model's entry to OVERFIT"
+
+
 class StopAtAccuracy(keras.callbacks.Callback):
     def __init__(self, key, target):
         super().__init__()
@@ -221,12 +244,12 @@ class StopAtAccuracy(keras.callbacks.Callback):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["amdcnn", "mrcar", "lban", "mifad_net"])
+@pytest.mark.parametrize("name", MODELS)
 def test_overfits_a_tiny_batch_with_its_papers_loss_and_round_trips(name, rng, tmp_path):
     """32 images of 7 classes (a fixed template per class plus noise), the paper's loss, Adam:
     >= 95% training accuracy within 40 epochs of one step; then a .keras round trip."""
     model = build_model(name, **OVERFIT[name])
-    setup = make_training_model(model, PAPER_LOSS[name])
+    setup = make_training_model(model, get_model_info(name).loss)
     y = np.arange(32) % 7
     shape = tuple(model.inputs[0].shape[1:])
     images = np.clip(rng.uniform(0, 1, (7, *shape))[y] + rng.normal(0, 0.1, (32, *shape)), 0, 1).astype("float32")
@@ -270,11 +293,11 @@ def test_overfits_a_tiny_batch_with_its_papers_loss_and_round_trips(name, rng, t
         np.testing.assert_allclose(loaded[key], expected[key], rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["amdcnn", "mrcar", "lban", "mifad_net"])
+@pytest.mark.parametrize("name", MODELS)
 def test_mixed_precision_training_step_with_float32_outputs(name, rng):
     keras.config.set_dtype_policy("mixed_float16")
     model = build_model(name, **{**OVERFIT[name], "dropout": 0.5} if name == "lban" else OVERFIT[name])
-    setup = make_training_model(model, PAPER_LOSS[name])
+    setup = make_training_model(model, get_model_info(name).loss)
     x = inputs_for(model, 4, rng)
     y = np.array([0, 3, 5, 6])
     setup.model.compile(keras.optimizers.Adam(1e-3), loss=setup.loss, run_eagerly=True)

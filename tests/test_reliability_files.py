@@ -170,6 +170,63 @@ def test_file_export_with_overwrite_replaces_the_file_only_when_the_conversion_s
     assert tree(tmp_path) == {"precious.txt": b"a flatbuffer"}
 
 
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder no file can be created in: a read-only tmpfs where we are root (root writes through
+    a folder's permissions), else a folder with mode 0o555; the test is skipped where neither works."""
+    import os
+    import shutil
+    import subprocess
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    mounted = False
+    if os.geteuid() == 0:
+        if shutil.which("mount") is None or subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs",
+                                                            str(folder)], capture_output=True).returncode:
+            pytest.skip("cannot make a read-only folder as root here (no read-only tmpfs)")
+        mounted = True
+    else:
+        folder.chmod(0o555)
+    try:
+        probe = folder / "probe"
+        try:
+            probe.write_text("x")
+            probe.unlink()
+            pytest.skip("the read-only folder takes files here")
+        except OSError:
+            pass
+        yield folder
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(folder)], check=False)
+        else:
+            folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("fmt, name", [("tflite", "m.tflite"), ("savedmodel", "sm")])
+def test_export_to_a_read_only_folder_names_out_before_converting(capsys, monkeypatch, read_only_folder, loads, fmt,
+                                                                  name):
+    """Issue 35, defect 6: the whole conversion ran, then the export failed with "amdcnn does not
+    convert: OSError ... Read-only file system", blaming the model."""
+    import fer_keras.export as export
+
+    def converted(*args):
+        pytest.fail("converted before checking --out")
+
+    for converter in ("_export_tflite", "_export_savedmodel", "_write_savedmodel"):
+        monkeypatch.setattr(export, converter, converted)
+    out = read_only_folder / name
+    code, _, err = run_cli(capsys, "export", "--pretrained", "amdcnn_fer2013", "--format", fmt, "--out", out)
+    assert code == 2 and "Traceback" not in err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(f"fer-keras export: --out {out}: cannot write in {read_only_folder}"), line
+    assert "Read-only file system" in line or "Permission denied" in line
+    assert "does not convert" not in line and loads == [] and list(read_only_folder.iterdir()) == []
+    with pytest.raises(export.ExportError, match=r"out=.*cannot write in"):  # the library says it too
+        export.check_out(read_only_folder / "deeper" / name, fmt)
+
+
 # ------------------------------------------------------------------------------------ predict
 
 
@@ -289,6 +346,35 @@ def test_predict_reports_a_truncated_photo_instead_of_classifying_its_grey_fill(
     entries = {Path(e["file"]).name: e for e in predict_paths(StubPredictor(), [str(cut), str(whole)])}
     assert "truncated JPEG" in entries["cut.jpg"]["error"] and "faces" not in entries["cut.jpg"]
     assert entries["whole.jpg"]["faces"] == []
+
+
+def test_predict_exits_1_when_some_inputs_fail_naming_each_and_analyses_the_others(capsys, tmp_path, stub_model):
+    """Issue 35 ("Also"): the per-file rule README states. Exit 1: some inputs failed, each named on
+    stderr, and every other input was analysed (and its copy written); exit 2 is for a command that
+    failed as a whole. A link to nothing is such an input (it was skipped without a word); other
+    entries of the folder (.gif, .txt) are counted in a note."""
+    import cv2
+
+    photos, annotated = tmp_path / "photos", tmp_path / "annotated"
+    photo(photos / "a.png")
+    assert cv2.imwrite(str(photos / "b.jpg"), np.full((60, 60, 3), 120, np.uint8))
+    (photos / "cut.jpg").write_bytes((photos / "b.jpg").read_bytes()[:300])
+    (photos / "lost.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (photos / "notes.txt").write_text("not a photo")
+    (photos / "anim.gif").write_bytes(b"GIF89a")
+    code, out, err = run_cli(capsys, "predict", photos, "--out", annotated, "--json")
+    assert code == 1
+    entries = {Path(e["file"]).name: e for e in json.loads(out)}
+    assert sorted(entries) == ["a.png", "b.jpg", "cut.jpg", "lost.jpg"]
+    assert "truncated JPEG" in entries["cut.jpg"]["error"] and "broken symbolic link" in entries["lost.jpg"]["error"]
+    assert entries["a.png"]["faces"] == [] and sorted(p.name for p in annotated.iterdir()) == ["a.png", "b.jpg"]
+    assert f"{photos}: 2 entries not analysed (not image or video files): anim.gif, notes.txt" in err
+    for name in ("cut.jpg", "lost.jpg"):
+        assert f"fer-keras predict: {photos / name}: " in err
+    code, out, err = run_cli(capsys, "predict", photos / "a.png", photos / "cut.jpg")
+    assert code == 1 and "truncated JPEG" in out
+    code, out, err = run_cli(capsys, "predict", photos / "a.png")
+    assert code == 0
 
 
 ODD = b"odd\xff"  # a file-name byte that is not UTF-8: Python holds it as a surrogate escape

@@ -257,3 +257,97 @@ def test_weights_of_another_model_keep_the_recipe_advice(tmp_path, tiny_model):
         load_model_weights("amdcnn", tmp_path / "tiny.weights.h5")
     assert "does not fit amdcnn" in str(err.value) and "`recipe`" in str(err.value)
     assert "not a readable" not in str(err.value)
+
+
+# ------------------------------------------------------------------ issue 35: what readers leave out
+
+
+def test_folder_readers_count_and_report_every_entry_they_do_not_read(tmp_path, capsys):
+    """Issue 35 ("Also"): a .gif in a class folder and a link to nothing were skipped without a word."""
+    from pathlib import Path
+
+    root = tmp_path / "faces"
+    write(root / "happy" / "a.png", encoded(".png"))
+    write(root / "sad" / "b.png", encoded(".png"))
+    write(root / "happy" / "anim.gif", b"GIF89a")
+    write(root / "happy" / ".DS_Store", b"")  # hidden: no data, not counted
+    write(root / "README.txt", b"about these faces")
+    (root / "sad" / "gone.png").symlink_to(tmp_path / "nowhere.png")  # an image that is a link to nothing
+    (root / "lost").symlink_to(tmp_path / "no_folder")  # a class folder that is a link to nothing
+    with pytest.raises(DatasetError, match="gone.png: is a broken symbolic link, not an image file"):
+        load_dataset("folder", root)
+    record = load_dataset("folder", root, skip_bad=True)
+    assert (len(record), record.skipped) == (2, 1)  # the broken image link is a bad image: counted there
+    assert sorted(Path(p).name for p in record.extra["ignored"]) == ["README.txt", "anim.gif", "lost"]
+    err = capsys.readouterr().err
+    assert f"note: {root}: 3 entries not read" in err
+    assert "1 .gif files (anim.gif)" in err and "1 broken links (lost)" in err and "1 .txt files (README.txt)" in err
+    ck = tmp_path / "ck"
+    write(ck / "happy" / "S010_004_00000017.png", encoded(".png"))
+    write(ck / "happy" / "S010_004_00000018.gif", b"GIF89a")
+    record = load_dataset("ckplus", ck)
+    assert len(record) == 1 and [Path(p).name for p in record.extra["ignored"]] == ["S010_004_00000018.gif"]
+    assert record.subset([0]).extra["ignored"] == record.extra["ignored"]  # not sliced as a per-sample list
+
+
+def test_a_named_pipe_given_as_data_is_called_one_not_a_missing_file(tmp_path, capsys, cache_dir):
+    """Issue 35 ("Also"): a FIFO as --calibration-data was reported as "no such file"; it is never
+    opened (a read would wait for a writer)."""
+    import os
+
+    from fer_keras.cli import main
+
+    fifo = tmp_path / "fer2013.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(DatasetError, match=r"fer2013.csv: is a named pipe \(FIFO\), not a file"):
+        load_dataset("fer2013", fifo)
+    for argv, flag in ((["export", "--pretrained", "amdcnn_fer2013", "--format", "tflite", "--quantize", "int8",
+                         "--calibration-data", fifo, "--out", tmp_path / "m.tflite"], "--calibration-data"),
+                       (["evaluate", "--pretrained", "amdcnn_fer2013", "--data", fifo], "--data")):
+        assert main([str(a) for a in argv]) == 2
+        line = capsys.readouterr().err.strip().splitlines()[-1]
+        assert f"{flag} {fifo}: is a named pipe (FIFO), not a dataset file or folder" in line, line
+    assert not (tmp_path / "m.tflite").exists()
+
+
+def fer2013_csv(path, usages, per_usage=14):
+    """A FER2013 CSV whose rows are all of `usages` (two of each class per 14 rows)."""
+    rng = np.random.default_rng(1)
+    rows = [f"{i % 7},{' '.join(str(v) for v in rng.integers(0, 256, 2304))},{usage}\n"
+            for usage in usages for i in range(per_usage)]
+    return write(path, ("emotion,pixels,Usage\n" + "".join(rows)).encode())
+
+
+def test_evaluate_explain_and_calibration_read_only_the_splits_they_use(tmp_path, capsys, cache_dir, monkeypatch):
+    """Issue 35 ("Also"): `fer-keras explain --pretrained amdcnn_plus_fer2013 --data test_rows_only.csv
+    --out ex` failed with "the training split 'Training' has no samples": the test split it scores
+    was read through the training protocol, which needs the training split."""
+    import fer_keras.data
+    from fer_keras.cli import main
+    from fer_keras.evaluation import load_eval_record
+    from fer_keras.export import calibration_inputs
+    from fer_keras.recipes import load_recipe
+    from fer_keras.trained import load_trained
+
+    test_only = fer2013_csv(tmp_path / "test_rows_only.csv", ["PrivateTest"])
+    read, load = [], fer_keras.data.load_dataset
+
+    def recording(name, path, split=None, **options):
+        read.append(split)
+        return load(name, path, split=split, **options)
+
+    monkeypatch.setattr(fer_keras.data, "load_dataset", recording)
+    record, description = load_eval_record(load_recipe("amdcnn"), data=test_only)
+    assert (len(record), description, read) == (14, "PrivateTest (test split)", ["PrivateTest"])
+    code = main(["explain", "--pretrained", "amdcnn_plus_fer2013", "--data", str(test_only), "--out", str(tmp_path / "ex"),
+                 "--samples", "4", "--tsne-samples", "0"])
+    assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "ex" / "grad_cam.png").is_file()
+    public_only = fer2013_csv(tmp_path / "public_rows_only.csv", ["PublicTest"])
+    read.clear()
+    record, description = load_eval_record(load_recipe("amdcnn"), data=public_only)
+    assert record.split == "PublicTest" and "validation split" in description and "Training" not in read
+    training = fer2013_csv(tmp_path / "training.csv", ["Training", "PublicTest", "PrivateTest"])
+    read.clear()
+    arrays, where = calibration_inputs(load_trained(pretrained="amdcnn_fer2013"), training, samples=5)
+    assert len(arrays) == 5 and where["split"] == "Training" and read == ["Training", "PublicTest"]

@@ -1,5 +1,6 @@
-"""`make train MODEL=<each>` on the bundled FER2013 sample: one epoch of each paper's recipe on CPU,
-every run artifact written and readable without this project's code (JSON, CSV, PNG, .keras)."""
+"""`make train MODEL=<each>` on the bundled FER2013 sample: one epoch of each registered model's
+FER2013 recipe on CPU, every run artifact written and readable without this project's code (JSON,
+CSV, PNG, .keras)."""
 
 import json
 import os
@@ -9,12 +10,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fer_keras.models import list_models
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ("config.yaml", "best.keras", "last.keras", "log.csv", "metrics.json", "confusion_matrix.png", "curves.png")
+# The collapse diagnostics (fer_keras.diagnostics) each model's log must have, by its outputs.
+DIAGNOSTICS = {
+    "amdcnn": ["diag_main_cosine_spread", "diag_aux1_cosine_spread", "val_aux1_cosine_accuracy"],
+    "mrcar": ["diag_cosines_spread", "val_cosines_accuracy"],
+    "mifad_net": ["diag_cosines_spread", "diag_feature_norm"],
+    "lban": ["diag_feature_norm", "diag_center_term"],
+}
+
+
+def test_every_registered_model_has_its_test_facts():
+    assert sorted(DIAGNOSTICS) == list_models(), "add the new model's entry to DIAGNOSTICS"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["amdcnn", "lban", "mifad_net", "mrcar"])
+@pytest.mark.parametrize("model", list_models())
 def test_make_train_on_the_bundled_sample(model, tmp_path):
     import pandas as pd
 
@@ -40,9 +54,5 @@ def test_make_train_on_the_bundled_sample(model, tmp_path):
     # matrix's largest column over the 112 validation faces (all of them: fewer than 512).
     predicted = np.asarray(metrics["validation"]["single"]["confusion_matrix"]).sum(axis=0)
     assert log["diag_most_predicted_share"].iloc[0] == pytest.approx(predicted.max() / 112)
-    expected = {"amdcnn": ["diag_main_cosine_spread", "diag_aux1_cosine_spread", "val_aux1_cosine_accuracy"],
-                "mrcar": ["diag_cosines_spread", "val_cosines_accuracy"],
-                "mifad_net": ["diag_cosines_spread", "diag_feature_norm"],
-                "lban": ["diag_feature_norm", "diag_center_term"]}[model]
-    assert not [c for c in expected if c not in log], sorted(log.columns)
+    assert not [c for c in DIAGNOSTICS[model] if c not in log], sorted(log.columns)
     assert json.loads(done.stdout.strip().splitlines()[-1])["run"] == str(out)

@@ -9,17 +9,21 @@ import textwrap
 import numpy as np
 import pytest
 
+from fer_keras.models import get_model_info, list_models
 from fer_keras.recipes import available_recipes, load_recipe
 
-MODELS = ("amdcnn", "lban", "mifad_net", "mrcar")
+MODELS = list_models()
 
 
 def test_every_recipe_loads_and_names_its_paper_values():
     names = available_recipes()
-    assert {f"{m}_fer2013" for m in MODELS} <= set(names)
+    assert {f"{m}_fer2013" for m in MODELS} <= set(names)  # a registered model comes with its FER2013 recipe
     for name in names:
         recipe = load_recipe(name)
         assert recipe["model"]["name"] in MODELS and recipe["training"]["epochs"] > 0
+    for model in MODELS:  # which follows the registry's paper input and loss
+        recipe, info = load_recipe(model, "fer2013"), get_model_info(model)
+        assert tuple(recipe["model"]["input_shape"]) == info.default_input_shape and recipe["loss"]["name"] == info.loss
     amdcnn, lban = load_recipe("amdcnn"), load_recipe("lban")
     assert (amdcnn["optimizer"], amdcnn["pipeline"]["batch_size"], amdcnn["training"]["epochs"]) == (
         {"name": "adam", "learning_rate": 1e-4}, 32, 300)

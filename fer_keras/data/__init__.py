@@ -4,37 +4,25 @@
     train = load_dataset("fer2013", "fer2013.csv.gz", split="Training")
     train.images.shape, train.labels.shape, train.class_names
 
-Readers need NumPy and pandas only (no TensorFlow). Bad input raises `DatasetError` naming the file
-and row or path; `skip_bad=True` leaves bad samples out and counts them in `record.skipped`.
+Each dataset is an entry of the dataset registry, `fer_keras.data.datasets` (its reader, face size,
+splits, ...: `get_dataset_info`, `list_datasets`). Readers need NumPy and pandas only (no
+TensorFlow). Bad input raises `DatasetError` naming the file and row or path; `skip_bad=True` leaves
+bad samples out and counts them in `record.skipped`.
 """
 
 import os
 
-from fer_keras.data.ckplus import load_ckplus
+from fer_keras.data.datasets import DATASETS, DatasetInfo, get_dataset_info, list_datasets
 from fer_keras.data.errors import DatasetError
-from fer_keras.data.expw import load_expw
-from fer_keras.data.fer2013 import load_fer2013
-from fer_keras.data.ferplus import load_ferplus
 from fer_keras.data.folder import load_folder
-from fer_keras.data.jaffe import load_jaffe
-from fer_keras.data.rafdb import load_rafdb
-from fer_keras.data.sfew import load_sfew
 from fer_keras.data.labels import CLASS_NAMES
 from fer_keras.data.augment import Augmentation
 from fer_keras.data.pipeline import PipelineConfig, average_ten_crop, make_dataset, steps_per_epoch, ten_crop
 from fer_keras.data.record import DatasetRecord
 from fer_keras.data.splits import Fold, fold_records, kfold
 
-READERS = {
-    "fer2013": load_fer2013,
-    "folder": load_folder,
-    "ferplus": load_ferplus,
-    "rafdb": load_rafdb,
-    "ckplus": load_ckplus,
-    "jaffe": load_jaffe,
-    "sfew": load_sfew,
-    "expw": load_expw,
-}
+# {dataset: reader}, from the dataset registry (fer_keras.data.datasets: each dataset's facts).
+READERS = {name: info.reader for name, info in DATASETS.items()}
 
 
 def sample_weights(labels):
@@ -65,13 +53,17 @@ def load_dataset(name, path, split=None, **options):
 __all__ = [
     "Augmentation",
     "CLASS_NAMES",
+    "DATASETS",
     "DatasetError",
+    "DatasetInfo",
     "DatasetRecord",
     "Fold",
     "PipelineConfig",
     "average_ten_crop",
     "fold_records",
+    "get_dataset_info",
     "kfold",
+    "list_datasets",
     "load_dataset",
     "make_dataset",
     "make_pydataset",

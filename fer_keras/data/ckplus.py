@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fer_keras.data.errors import DatasetError
 from fer_keras.data.files import columns, parse_each
-from fer_keras.data.folder import IMAGE_SUFFIXES, canonical_label, image_record
+from fer_keras.data.folder import canonical_label, class_folders, folder_images, image_record, report_ignored
 from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
 
 FOLDERS = ("anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
@@ -53,7 +53,7 @@ def load_ckplus(path, split=None, contempt=False, channels=1, image_size=None, s
         raise DatasetError(f"ckplus: CK+ has no official split; pass split=None (got {split!r}), fold by subjects")
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder (expected CK+'s emotion folders {', '.join(FOLDERS)})")
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    folders, ignored = class_folders(root)
     if not folders:
         raise DatasetError(f"{root}: no emotion folders found (expected {root}/anger/S010_004_00000017.png, ...)")
     items = []
@@ -61,7 +61,9 @@ def load_ckplus(path, split=None, contempt=False, channels=1, image_size=None, s
         label = canonical_label(folder.name)
         if label is None:
             raise DatasetError(f"{folder}: not a CK+ emotion folder (expected {', '.join(FOLDERS)})")
-        items += [(file, label) for file in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)]
+        found, other = folder_images(folder)
+        items += [(file, label) for file in found]
+        ignored += other
     rows, skipped = parse_each(items, _parse, skip_bad)
     kept = [row for row in rows if contempt or row[1] != CONTEMPT]
     files, labels, subjects = columns(kept, 3)
@@ -69,6 +71,6 @@ def load_ckplus(path, split=None, contempt=False, channels=1, image_size=None, s
         labels = [CKPLUS_CLASSES.index(CLASS_NAMES_CONTEMPT[label]) for label in labels]
     return image_record(
         "ckplus", files, labels, channels, image_size, skip_bad, skipped=skipped, subjects=subjects,
-        extra={"dropped": {} if contempt else {"contempt": len(rows) - len(kept)}},
+        extra={"dropped": {} if contempt else {"contempt": len(rows) - len(kept)}, "ignored": report_ignored(root, ignored)},
         class_names=CKPLUS_CLASSES if contempt else CLASS_NAMES, source=str(root),
     )

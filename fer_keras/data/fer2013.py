@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.data.errors import DatasetError
-from fer_keras.data.files import read_csv_header
+from fer_keras.data.files import missing_file, read_csv_header
 from fer_keras.data.labels import CLASS_NAMES
 from fer_keras.data.record import DatasetRecord
 
@@ -94,7 +94,7 @@ def parse_fer2013_csv(source, skip_bad=False):
 
     source = Path(source)
     if not source.is_file():
-        raise DatasetError(f"{source}: no such file (expected Kaggle's fer2013.csv or fer2013.csv.gz)")
+        raise DatasetError(f"{source}: {missing_file(source)} (expected Kaggle's fer2013.csv or fer2013.csv.gz)")
     read_csv_header(source, COLUMNS)  # empty, not a CSV, wrong header: said before pandas reads it all
     try:
         frame = pd.read_csv(source, dtype=str, keep_default_na=False, compression="infer")
@@ -177,7 +177,7 @@ def load_fer2013(path, split=None, skip_bad=False, cache=True):
     if split is not None and split not in USAGES:
         raise DatasetError(f"fer2013: split must be one of {', '.join(USAGES)} or None, got {split!r}")
     if not source.is_file():
-        raise DatasetError(f"{source}: no such file (expected Kaggle's fer2013.csv or fer2013.csv.gz)")
+        raise DatasetError(f"{source}: {missing_file(source)} (expected Kaggle's fer2013.csv or fer2013.csv.gz)")
     cache_file = _cache_path(source) if cache else None
     cached = _read_cache(cache_file, source) if cache_file is not None and cache_file.is_file() else None
     if cached is not None:

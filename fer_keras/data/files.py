@@ -26,6 +26,33 @@ HEADER_LIMIT = 64 * 1024
 OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
+def path_kind(path):
+    """What `path` is when it exists but is neither a regular file nor a folder ("a named pipe
+    (FIFO)", "a socket", "a character device", "a block device", "a broken symbolic link"), else None."""
+    import stat
+
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "a broken symbolic link" if path.is_symlink() else None
+    for test, kind in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return None
+
+
+def missing_file(path):
+    """Why `path` is not a file to read, in a few words: "no such file", or what it is instead
+    ("is a named pipe (FIFO), not a file", "is a folder, not a file", ...)."""
+    path = Path(path)
+    if path.is_dir():
+        return "is a folder, not a file"
+    kind = path_kind(path)
+    return f"is {kind}, not a file" if kind else "no such file"
+
+
 def image_problem(data):
     """Why the bytes of an image file are truncated or empty, or None when they look complete.
 
@@ -51,6 +78,9 @@ def image_problem(data):
 
 def read_image_bytes(path):
     """The bytes of image file `path`, checked with `image_problem`; raises DatasetError naming it."""
+    kind = path_kind(path)  # a named pipe would block the read
+    if kind:
+        raise DatasetError(f"{path}: is {kind}, not an image file")
     try:
         data = Path(path).read_bytes()
     except OSError as err:

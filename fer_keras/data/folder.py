@@ -7,6 +7,7 @@ in FER2013's order (plus "contempt" when present); any other set of folder names
 classes in sorted order.
 """
 
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -127,21 +128,55 @@ def load_folder(path, split=None, channels=1, image_size=None, skip_bad=False, n
         image_size: (H, W) to resize to; None requires all images to share one size.
         skip_bad: skip unreadable images (counted in `record.skipped`) instead of raising.
 
-    `record.extra["paths"]` lists each sample's source file.
+    `record.extra["paths"]` lists each sample's source file, `record.extra["ignored"]` the entries
+    not read (other file types such as .gif, broken links, files beside the class folders; hidden
+    ones aside), which a note on stderr counts.
     """
     root = Path(path) / split if split else Path(path)
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder (expected <class>/<images> folders)")
-    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    folders, ignored = class_folders(root)
     if not folders:
         raise DatasetError(f"{root}: no class folders found (expected {root}/<class>/<image files>)")
-    class_names, label_of = class_names_for(folders)
+    class_names, label_of = class_names_for([folder.name for folder in folders])
     files, labels = [], []
     for folder in folders:
-        found = sorted(p for p in (root / folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        found, other = folder_images(folder)
         if not found:
-            raise DatasetError(f"{root / folder}: empty class folder (no {', '.join(sorted(IMAGE_SUFFIXES))} files)")
+            raise DatasetError(f"{folder}: empty class folder (no {', '.join(sorted(IMAGE_SUFFIXES))} files)")
         files += found
-        labels += [label_of[folder]] * len(found)
+        labels += [label_of[folder.name]] * len(found)
+        ignored += other
     return image_record(name, files, labels, channels, image_size, skip_bad, class_names=class_names,
-                        source=str(root), split=split)
+                        source=str(root), split=split, extra={"ignored": report_ignored(root, ignored)})
+
+
+def class_folders(root):
+    """(the class folders in `root`, sorted; the other entries: files, broken links). Hidden
+    entries (.DS_Store, .cache) are neither."""
+    entries = sorted(p for p in Path(root).iterdir() if not p.name.startswith("."))
+    return [p for p in entries if p.is_dir()], [p for p in entries if not p.is_dir()]
+
+
+def folder_images(folder):
+    """(the image files in `folder`, sorted, by IMAGE_SUFFIXES; the other entries, hidden ones
+    left out: other file types such as .gif, sub-folders, links to nothing)."""
+    entries = sorted(Path(folder).iterdir())
+    images = [p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES]
+    return images, [p for p in entries if p.suffix.lower() not in IMAGE_SUFFIXES and not p.name.startswith(".")]
+
+
+def report_ignored(root, paths):
+    """The entries of dataset folder `root` that a reader does not read, for `record.extra["ignored"]`
+    (a tuple of str: not one item per sample), after a one-line note on stderr counting them by kind."""
+    if not paths:
+        return ()
+    kinds = {}
+    for path in paths:
+        kind = ("broken links" if path.is_symlink() and not path.exists() else "folders" if path.is_dir()
+                else f"{path.suffix.lower() or 'suffix-less'} files")
+        kinds.setdefault(kind, []).append(path.name)
+    parts = [f"{len(names)} {kind} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})" for kind, names in kinds.items()]
+    print(f"note: {root}: {len(paths)} entries not read (not {'/'.join(sorted(IMAGE_SUFFIXES))} images in class "
+          f"folders): {'; '.join(parts)}", file=sys.stderr)
+    return tuple(str(path) for path in paths)

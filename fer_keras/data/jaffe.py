@@ -27,7 +27,7 @@ from fer_keras.data.folder import IMAGE_SUFFIXES, canonical_label, image_record
 
 CODES = ("AN", "DI", "FE", "HA", "NE", "SA", "SU")
 # JAFFE's images are portraits, not face crops: `load_jaffe` crops their faces (face_crop=True) to
-# this side by default, FER2013's (fer_keras.inference.DATASET_FACE_SIDES reads it from here).
+# this side by default, FER2013's (JAFFE's entry in fer_keras.data.datasets reads it from here).
 FACE_SIDE = 48
 NAME = re.compile(r"([A-Za-z]+)\.([A-Za-z]+)\d+\.\d+")
 

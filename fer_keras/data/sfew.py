@@ -79,5 +79,6 @@ def load_sfew(path, split=None, channels=3, image_size=None, skip_bad=False):
             "paths": [p for r in records for p in r.extra["paths"]],
             "splits": np.concatenate([np.full(len(r), name) for name, r in parts]).astype(str),
             "dropped": dropped,
+            "ignored": tuple(p for r in records for p in r.extra["ignored"]),
         },
     )

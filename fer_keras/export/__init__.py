@@ -39,9 +39,10 @@ Formats and quantisation:
 Writing `out` (`check_out`, before anything is converted): a SavedModel goes to a new or empty folder,
 or replaces a SavedModel that `export_model` wrote there before (the marker, and nothing but what an
 export writes); any other non-empty folder is refused, whatever `overwrite` says. A .tflite / .onnx
-file replaces an existing file only with overwrite=True. Every artefact is written under a hidden
-temporary name beside `out` and moved into place only once complete, so a failed export leaves
-`out` as it was.
+file replaces an existing file only with overwrite=True. The folder `out` goes in (or the nearest
+existing folder above it) must take a new file (a probe file is made and removed), so a read-only
+folder is named before the conversion. Every artefact is written under a hidden temporary name
+beside `out` and moved into place only once complete, so a failed export leaves `out` as it was.
 
 The package's modules: signature.py (names, `ExportError`, the serving signature and contract),
 calibration.py (int8 calibration images, `pipeline_inputs`), savedmodel.py, tflite.py, onnx.py (one

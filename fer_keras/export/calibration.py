@@ -28,15 +28,19 @@ def calibration_inputs(trained, data=None, samples=DEFAULT_CALIBRATION_SAMPLES, 
     the training split of the model's own dataset (`fer_keras.data.splits.load_splits` on the recipe;
     `data` the dataset's file or folder, default the run's data, else FER2013's bundled sample of
     Training rows), through the recipe's evaluation pipeline (`pipeline_inputs`)."""
+    from fer_keras.data.files import path_kind
     from fer_keras.data.splits import load_splits
 
     data = data if data is not None else trained.data
     if data is not None and not Path(data).exists():
         raise ExportError("data", data, "no such file or folder")
+    if data is not None and path_kind(data):
+        raise ExportError("data", data, f"is {path_kind(data)}, not a dataset file or folder")
     if samples < 1:
         raise ExportError("samples", samples, "expected a positive integer")
+    recipe = {**trained.recipe, "data": {**trained.recipe["data"], "test": None}}  # the test split plays no part
     try:
-        train = load_splits(trained.recipe, data)[0]
+        train = load_splits(recipe, data)[0]
     except ValueError as err:  # DatasetError is a ValueError too
         raise ExportError("data", data, str(err)) from err
     rng = np.random.default_rng(seed)

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -104,6 +105,21 @@ def check_out(out, fmt, overwrite=False):
         parent = parent.parent
     if not parent.is_dir():
         raise ExportError("out", out, f"{parent} is a file, not a folder")
+    why = _unwritable(parent)
+    if why is not None:  # found now, not after the whole conversion
+        raise ExportError("out", out, f"cannot write in {parent} ({why}); choose a folder you can write to")
+
+
+def _unwritable(folder):
+    """None when a file can be created in `folder` (a read-only filesystem or missing permissions
+    say no, whoever asks), else the system's reason."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".fer_keras_probe.", dir=folder)
+    except OSError as err:
+        return err.strerror or str(err)
+    os.close(fd)
+    os.unlink(name)
+    return None
 
 
 def _staging_path(out, fmt):

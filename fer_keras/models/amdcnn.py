@@ -73,6 +73,7 @@ def dense_classifier(x, num_classes, name):
 
 
 @register_model(
+    title="AMDCNN",
     paper=('Shang et al., "Facial Emotion Recognition Combining Auxiliary Classifiers'
            ' and Multiscale CBAM Attention Mechanisms", IEEE Access 2024'),
     default_input_shapes={"fer2013": DEFAULT_INPUT_SHAPE, "rafdb": (100, 100, 3)},

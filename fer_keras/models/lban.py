@@ -92,6 +92,7 @@ def local_binary_attention_block(x, filters, samplings, unit, encoder_decoder, n
 
 
 @register_model(
+    title="LBAN-IL",
     paper=('Li et al., "LBAN-IL: A novel method of high discriminative'
            ' representation for facial expression recognition", Neurocomputing 2021'),
     default_input_shapes={"fer2013": DEFAULT_INPUT_SHAPE, "rafdb": (80, 80, 3)},

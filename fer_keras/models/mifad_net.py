@@ -57,6 +57,7 @@ def interactive_fusion(maps, fusion, name):
 
 
 @register_model(
+    title="MIFAD-Net",
     paper=('Cai et al., "MIFAD-Net: Multi-Layer Interactive Feature Fusion Network'
            ' With Angular Distance Loss for Face Emotion Recognition", Front. Psychol. 2021'),
     default_input_shapes={"fer2013": DEFAULT_INPUT_SHAPE, "rafdb": (100, 100, 3)},

@@ -66,6 +66,7 @@ def build_caresnet(input_shape=DEFAULT_INPUT_SHAPE, coordinate_attention=True, n
 
 
 @register_model(
+    title="MrCAR",
     paper=('Lan et al., "Expression Recognition Based on Multi-Regional Coordinate'
            ' Attention Residuals", IEEE Access 2023'),
     default_input_shapes={"fer2013": DEFAULT_INPUT_SHAPE, "rafdb": (98, 98, 3)},

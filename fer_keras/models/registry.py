@@ -6,13 +6,20 @@ needs to know about it (in the style of timm's `register_model`).
     get_model_info("mrcar").default_input_shapes    # {'fer2013': (44, 44, 1), 'rafdb': (98, 98, 3)}
     model = build_model("lban", input_shape=(80, 80, 3), variant="lbcnn")
 
-Adding a model: write fer_keras/models/<name>.py with a builder
-`build_<name>(input_shape=..., num_classes=7, <options>..., name="<name>")` that returns a
-Functional `keras.Model` whose outputs are a dict holding "probabilities"; decorate it with
-`@register_model(paper=..., default_input_shapes={"fer2013": ...}, loss=..., outputs=(...))`;
-import the module in fer_keras/models/__init__.py. `build_model`, the recipes
-(fer_keras/recipes/<name>_<dataset>.yaml), the command line's model choices and the pretrained loader
-then know it.
+Adding a model is its module plus its recipe:
+
+1. fer_keras/models/<name>.py with a builder `build_<name>(input_shape=..., num_classes=7,
+   <options>..., name="<name>")` that returns a Functional `keras.Model` whose outputs are a dict
+   holding "probabilities", decorated with `@register_model(title=..., paper=...,
+   default_input_shapes={"fer2013": ...}, loss=..., outputs=(...))`, and imported in
+   fer_keras/models/__init__.py;
+2. its recipe, fer_keras/recipes/<name>_fer2013.yaml (and one per further dataset).
+
+`build_model`, the command line's model choices, the pretrained loader, the tests (parametrized over
+`list_models()`), the results and learning-check tables (experiments/results_table.py,
+experiments/learning_check.py), the benchmarks and `make complexity` then know it. The tests that
+keep per-model facts (tests/test_models.py's overfit inputs, tests/test_train_each_model.py's
+diagnostics) fail until the new model has its entry there.
 
 This module imports neither Keras nor the builders; `list_models` and `get_model_info` import
 fer_keras.models (and with it Keras) so that every builder has registered.
@@ -37,7 +44,8 @@ class ModelInfo:
     reproduces; default_input_shapes: {dataset: (H, W, C)} of the paper's inputs (the first, or
     "fer2013", is `build_model`'s default); loss: the paper's loss (a name of
     `fer_keras.models.objectives`); outputs: the keys of the model's output dict with the default
-    options; inputs: the input names ("image", or MrCAR's regions).
+    options; inputs: the input names ("image", or MrCAR's regions); title: how tables and reports
+    name it, the paper's spelling ("MIFAD-Net", "LBAN-IL").
     """
 
     name: str
@@ -47,6 +55,7 @@ class ModelInfo:
     loss: str
     outputs: tuple
     inputs: tuple = ("image",)
+    title: str = None
 
     @property
     def default_input_shape(self):
@@ -60,7 +69,7 @@ class ModelInfo:
                 if key not in ("input_shape", "num_classes", "name") and p.default is not inspect.Parameter.empty}
 
 
-def register_model(name=None, *, paper, default_input_shapes, loss, outputs, inputs=("image",)):
+def register_model(name=None, *, title, paper, default_input_shapes, loss, outputs, inputs=("image",)):
     """Decorator registering a model builder under `name` (default: the function's name without
     "build_"); returns the builder unchanged. See `ModelInfo` for the fields."""
 
@@ -71,7 +80,7 @@ def register_model(name=None, *, paper, default_input_shapes, loss, outputs, inp
             raise ValueError(f"register_model: {key!r} is already registered by {known.builder.__module__}."
                              f"{known.builder.__qualname__}")
         shapes = {dataset: tuple(int(d) for d in shape) for dataset, shape in default_input_shapes.items()}
-        _REGISTRY[key] = ModelInfo(key, builder, paper, shapes, loss, tuple(outputs), tuple(inputs))
+        _REGISTRY[key] = ModelInfo(key, builder, paper, shapes, loss, tuple(outputs), tuple(inputs), str(title))
         return builder
 
     return register
