@@ -92,7 +92,7 @@ def median_ms(call, runs, warmup=5):
 def parity_run(args):
     from fer_keras.data import load_dataset
     from fer_keras.export import export_model, load_exported, parity, pipeline_inputs
-    from fer_keras.trained import load_trained
+    from fer_keras.loading import load_trained
 
     trained = load_trained(pretrained=args.pretrained)
     record = load_dataset("fer2013", args.csv, split=args.split)
@@ -152,7 +152,7 @@ def survey_run(args):
     from fer_keras.data import load_dataset
     from fer_keras.data.labels import CLASS_NAMES
     from fer_keras.export import ExportError, export_model, load_exported, parity, pipeline_inputs
-    from fer_keras.trained import Trained, model_inputs, model_recipe
+    from fer_keras.loading import Trained, model_inputs, model_recipe
     from fer_keras.models import build_model, complexity, list_models
 
     train = load_dataset("fer2013", args.csv, split="Training")

@@ -109,7 +109,7 @@ def model_for(name):
 
 
 def batch_of(model, batch, rng):
-    from fer_keras.trained import model_inputs
+    from fer_keras.loading import model_inputs
 
     shapes = model_inputs(model)
     arrays = {key: rng.random((batch, *shape), dtype=np.float32) for key, shape in shapes.items()}
@@ -137,7 +137,7 @@ def classifier_throughput(model, batch, runs, min_seconds, warmup):
 def run_classifier(args):
     import keras
 
-    from fer_keras.trained import model_inputs
+    from fer_keras.loading import model_inputs
 
     rows = []
     for name in args.models:
@@ -265,7 +265,7 @@ class FerPackageSystem:
 
 def run_end_to_end(args, FER):
     from fer_keras.data import load_dataset
-    from fer_keras.trained import load_pretrained_trained
+    from fer_keras.loading import load_pretrained_trained
     from fer_keras.predict import FacePredictor
 
     record = load_dataset("fer2013", args.csv, split="PublicTest")
@@ -411,7 +411,7 @@ def run_video(args):
 
     from fer_keras.data import load_dataset
     from fer_keras.predict import FacePredictor, predict_paths
-    from fer_keras.trained import load_pretrained_trained
+    from fer_keras.loading import load_pretrained_trained
 
     record = load_dataset("fer2013", args.csv, split="PublicTest")
     photos = make_photos(record, 20)

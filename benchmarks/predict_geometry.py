@@ -82,9 +82,9 @@ def matched_faces(boxes, marks):
 def run(args):
     from fer_keras.data import faces, load_dataset
     from fer_keras.data.faces import alignment_matrix, detect_faces, detect_faces_blazeface
-    from fer_keras.evaluation import write_json
-    from fer_keras.inference import classify, face_inputs
-    from fer_keras.trained import load_pretrained_trained
+    from fer_keras.classify import classify, face_inputs
+    from fer_keras.loading import load_pretrained_trained
+    from fer_keras.run.write import write_json
 
     record = load_dataset("fer2013", args.csv, split="PublicTest")
     photos = make_photos(record, args.photos)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.training import native_bfloat16_flags
+from fer_keras.hardware import native_bfloat16_flags
 
 # Recipes measured beyond the registered models' FER2013 ones (fer_keras/recipes/<recipe>.yaml: its model,
 # options, input, loss), with their default batches: the recipe's own batch and larger ones.

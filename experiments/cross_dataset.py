@@ -94,7 +94,7 @@ def main(argv=None):
 
     from fer_keras.evaluation import evaluate_model
     from fer_keras.models.pretrained import DEFAULT_PRETRAINED
-    from fer_keras.trained import load_trained
+    from fer_keras.loading import load_trained
 
     name = args.pretrained or DEFAULT_PRETRAINED
     trained = load_trained(pretrained=name)

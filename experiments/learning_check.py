@@ -229,7 +229,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.read_only and not args.data.is_file():
         raise SystemExit(f"--data {args.data}: no such file (FER2013's fer2013.csv[.gz])")
-    from fer_keras.evaluation import write_json
+    from fer_keras.run.write import write_json
 
     result = json.loads(args.out.read_text()) if args.out.is_file() else {}
     if result.get("epochs") not in (None, args.epochs):

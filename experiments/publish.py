@@ -35,7 +35,7 @@ FOLD_FILES = ("metrics.json", "log.csv", "config.yaml")
 
 def _commands(run):
     """The command that started `run` and every command that resumed it, as a user types them."""
-    from fer_keras.training import invoked_command
+    from fer_keras.run.record import invoked_command
 
     saved = yaml.safe_load((run / "config.yaml").read_text())
     lines = [saved["command"]]
@@ -80,10 +80,10 @@ def publish_crossval(cv, name, results=ROOT / "experiments" / "results"):
 
 
 def bundle(run, name, saved, out, max_drop):
+    from fer_keras.data.splits import load_splits
     from fer_keras.evaluation import classification_metrics, predict_probabilities
-    from fer_keras.inference import load_run
+    from fer_keras.loading import load_run
     from fer_keras.models.pretrained import PRETRAINED_DIR, load_pretrained, register_pretrained, save_pretrained
-    from fer_keras.training import load_splits
 
     model, recipe = load_run(run)
     metrics = json.loads((Path(run) / "metrics.json").read_text())
@@ -131,11 +131,12 @@ def save_last_epoch(run, out):
     """Write the run's last epoch's weights (last.keras) as float16 to out/last_epoch.weights.npz."""
     import pandas as pd
 
+    from fer_keras.loading import load_keras_file
     from fer_keras.models.pretrained import save_pretrained
-    from fer_keras.trained import _load_keras_file, run_config
+    from fer_keras.run.folder import read_run_config
 
-    recipe = run_config(run)["recipe"]
-    model = _load_keras_file(Path(run) / "last.keras", "run")
+    recipe = read_run_config(run, "run")["recipe"]
+    model = load_keras_file(Path(run) / "last.keras", "run")
     epochs = len(pd.read_csv(Path(run) / "log.csv"))
     header = {"model": recipe["model"]["name"], "input_shape": list(recipe["model"]["input_shape"]),
               "num_classes": recipe["model"]["num_classes"], "options": recipe["model"].get("options") or {},

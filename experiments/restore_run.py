@@ -37,7 +37,9 @@ def restore(published, weights, out, command, last_weights=None):
     from fer_keras.data.pipeline import PipelineConfig, steps_per_epoch
     from fer_keras.data.splits import load_splits
     from fer_keras.models.pretrained import assign_pretrained_file
-    from fer_keras.training import MONITOR, build_training, precision_policy
+    from fer_keras.hardware import precision_policy
+    from fer_keras.run.folder import MONITOR
+    from fer_keras.training import build_training
 
     published, out = Path(published), Path(out)
     if out.exists():

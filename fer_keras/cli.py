@@ -153,7 +153,8 @@ def cmd_train(args):
     _quiet_tensorflow()
     from fer_keras.models.registry import list_models
     from fer_keras.recipes import load_recipe
-    from fer_keras.training import check_resume_model, train
+    from fer_keras.run.folder import check_resume_model, is_run
+    from fer_keras.training import train
 
     out = None
     try:
@@ -182,9 +183,7 @@ def cmd_train(args):
         metrics = train(recipe, data=data, out=out, resume=bool(args.resume), verbose=args.verbose,
                         time_limit_minutes=time_limit, allow_recipe_change=args.allow_recipe_change)
     except KeyboardInterrupt:
-        from pathlib import Path
-
-        done = out is not None and (Path(out) / "config.yaml").is_file()
+        done = out is not None and is_run(out)
         print(f"fer-keras train: interrupted{f'; continue with: fer-keras train --resume {out}' if done else ''}",
               file=sys.stderr)
         return 130
@@ -225,7 +224,7 @@ def cmd_crossval(args):
 
 def _trained(args):
     """The model the evaluate / predict / explain arguments name (ArgumentError otherwise)."""
-    from fer_keras.trained import load_trained
+    from fer_keras.loading import load_trained
 
     pretrained = args.pretrained
     if pretrained is None and getattr(args, "default_pretrained", False) and args.run is None \
@@ -253,38 +252,6 @@ def _model_command(body):
     return run
 
 
-def _check_evaluation_out(out):
-    """Before any work: --out of evaluate / ensemble is a folder that is not a run's (whose
-    metrics.json it would replace)."""
-    from pathlib import Path
-
-    if out is None:
-        return
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ArgumentError("out", out, "is a file; `out` is the folder for metrics.json, confusion_matrix.png, predictions.csv")
-    if (out / "config.yaml").is_file():
-        raise ArgumentError("out", out, "is a training run's folder (its metrics.json is the run's); choose another folder")
-
-
-def _write_evaluation(out, report, probabilities, record, title):
-    """metrics.json, confusion_matrix.png and predictions.csv (label, predicted, class probabilities) in `out`."""
-    from pathlib import Path
-
-    import numpy as np
-
-    from fer_keras.evaluation import plot_confusion_matrix, write_json
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(report, out / "metrics.json")
-    plot_confusion_matrix(report, out / "confusion_matrix.png", title)
-    header = "label,predicted," + ",".join(record.class_names)
-    rows = np.column_stack([record.labels, probabilities.argmax(axis=1), probabilities])
-    np.savetxt(out / "predictions.csv", rows, delimiter=",", header=header, comments="",
-               fmt=["%d", "%d"] + ["%.6f"] * probabilities.shape[1])
-
-
 def _summary_lines(metrics):
     support = [sum(row) for row in metrics["confusion_matrix"]]
     per_class = ", ".join(f"{name} {acc:.3f}" for (name, acc), n in zip(metrics["per_class_accuracy"].items(), support) if n)
@@ -298,9 +265,10 @@ def cmd_evaluate(args):
     import contextlib
 
     from fer_keras.evaluation import evaluate_model
-    from fer_keras.trained import default_data
+    from fer_keras.loading import default_data
+    from fer_keras.run.report import check_report_out, write_report
 
-    _check_evaluation_out(args.out)
+    check_report_out(args.out)
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
         trained = _trained(args)
         result = evaluate_model(trained.model, trained.recipe, dataset=args.dataset,
@@ -310,7 +278,7 @@ def cmd_evaluate(args):
     report = {**metrics, "model": trained.name, "source": trained.source, "dataset": record.name,
               "data": str(record.source), "split": result.split, "tta": result.tta or "none"}
     if args.out:
-        _write_evaluation(args.out, report, result.probabilities, record, f"{trained.name} on {record.name} {result.split}")
+        write_report(args.out, report, result.probabilities, record, f"{trained.name} on {record.name} {result.split}")
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -327,16 +295,17 @@ def cmd_ensemble(args):
     import contextlib
 
     from fer_keras.ensemble import evaluate_ensemble, load_ensemble_config
-    from fer_keras.training import invoked_command
+    from fer_keras.run.record import invoked_command
+    from fer_keras.run.report import check_report_out, write_report
 
-    _check_evaluation_out(args.out)
+    check_report_out(args.out)
     config = load_ensemble_config(args.config)
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
         result = evaluate_ensemble(config, data=args.data, split=args.split, batch_size=args.batch_size,
                                    skip_missing=args.skip_missing)
     report = {**result.report, "config": str(args.config), "command": invoked_command()}
     if args.out:
-        _write_evaluation(args.out, report, result.probabilities, result.record,
+        write_report(args.out, report, result.probabilities, result.record,
                           f"ensemble of {len(report['members'])} on {report['dataset']} {report['split']}")
     if args.json:
         print(json.dumps(report, indent=2))

@@ -52,7 +52,7 @@ def _comparable(recipe):
 def _log(run):
     import pandas as pd
 
-    from fer_keras.training import MONITOR
+    from fer_keras.run.folder import MONITOR
 
     log = run / "log.csv"
     if not log.is_file() or not log.stat().st_size:
@@ -64,7 +64,7 @@ def _log(run):
 def fold_state(run, recipe):
     """"new" (no run yet), "partial" (started; resume it) or "done" (all epochs, or early
     stopping's patience used up with no better epoch) for the fold run folder `run`."""
-    from fer_keras.training import MONITOR
+    from fer_keras.run.folder import MONITOR
 
     run = Path(run)
     if not (run / "config.yaml").is_file():
@@ -83,7 +83,7 @@ def fold_state(run, recipe):
 
 def fold_result(run):
     """One finished fold's row: its held-out test accuracy and how it got there."""
-    from fer_keras.training import MONITOR
+    from fer_keras.run.folder import MONITOR
 
     metrics = json.loads((Path(run) / "metrics.json").read_text())
     frame = _log(Path(run))
@@ -103,7 +103,7 @@ def fold_result(run):
 def summarize(out, recipe):
     """Write and return out/crossval.json: the finished folds' rows, mean and standard deviation
     (sample, ddof=1; 0 for one fold) of their held-out accuracies."""
-    from fer_keras.evaluation import write_json
+    from fer_keras.run.write import write_json
 
     out = Path(out)
     k = _folds_of(recipe)

@@ -75,7 +75,9 @@ def member_name(member):
 
 
 def _present(member):
-    return "pretrained" in member or (Path(member["run"]) / "config.yaml").is_file()
+    from fer_keras.run.folder import is_run
+
+    return "pretrained" in member or is_run(member["run"])
 
 
 def evaluate_ensemble(config, data=None, split=None, batch_size=None, skip_missing=False, log=None):
@@ -85,9 +87,8 @@ def evaluate_ensemble(config, data=None, split=None, batch_size=None, skip_missi
     which must then be the same file for all. `skip_missing`: leave out run members whose
     directory holds no run (listed in the report) instead of failing.
     """
-    from fer_keras.evaluation import classification_metrics
-    from fer_keras.evaluation import evaluate_model
-    from fer_keras.trained import default_data, load_trained
+    from fer_keras.evaluation import classification_metrics, evaluate_model
+    from fer_keras.loading import default_data, load_trained
 
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
     members = list(config["members"])

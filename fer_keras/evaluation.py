@@ -1,29 +1,28 @@
-"""Evaluate a classifier: its predictions through the recipe's evaluation pipeline, the metrics
-and figures of a run (what metrics.json and the PNGs hold), and `evaluate_model` on a dataset split.
+"""Evaluate a classifier: its predictions on a record through the recipe's evaluation pipeline,
+the metrics (what metrics.json holds), and `evaluate_model` on a dataset split.
 
     from fer_keras.evaluation import evaluate_model
-    from fer_keras.trained import load_run
+    from fer_keras.loading import load_run
     model, recipe = load_run("runs/amdcnn_fer2013")
     result = evaluate_model(model, recipe, data="fer2013.csv.gz")   # the recipe's test split
     result.metrics["accuracy"], result.probabilities.shape
 
 Metrics: accuracy, balanced accuracy, macro and weighted precision / recall / F1, per-class
 accuracy (recall), the mean per-class accuracy LBAN-IL reports as "Ave", and the confusion matrix
-(counts and row-normalised, rows = true class) as in the papers' figures.
+(counts and row-normalised, rows = true class) as in the papers' figures (drawn by
+fer_keras.run.report).
 
 Errors of `load_eval_record` and `evaluate_model` are `fer_keras.errors.ArgumentError`s naming their
 argument (dataset, data, split, tta).
 """
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from fer_keras.data.errors import DatasetError
-from fer_keras.errors import ArgumentError
+from fer_keras.errors import ArgumentError, DatasetError, FerKerasError
 
 TTA_CHOICES = ("none", "tencrop")
 
@@ -45,7 +44,7 @@ def evaluation_inputs(model, recipe, record, batch_size=None):
     from dataclasses import replace
 
     from fer_keras.data.faces.regions import region_inputs
-    from fer_keras.trained import input_shape, uses_regions
+    from fer_keras.loading import input_shape, uses_regions
 
     config = eval_config(recipe, batch_size)
     if config.input_size is None:
@@ -68,19 +67,12 @@ def predict_outputs(model, record, config, inputs=None, tta=None):
     sample (see `average_ten_crop`)."""
     from dataclasses import replace
 
-    from fer_keras.data.pipeline import PipelineConfig, make_dataset
-
-    import keras
+    from fer_keras.data.batches import make_batches
+    from fer_keras.data.pipeline import PipelineConfig
 
     config = PipelineConfig.from_dict(config) if isinstance(config, dict) else config
     config = replace(config, tta=tta, sample_weights=False)
-    if keras.backend.backend() == "tensorflow":
-        dataset = make_dataset(record, config, training=False, inputs=inputs).map(lambda x, y: x)
-    else:  # the backend-neutral twin (NumPy + OpenCV)
-        from fer_keras.data.pydataset import make_pydataset
-
-        dataset = make_pydataset(record, config, False, inputs, transform=lambda x, y: (x,))
-    outputs = model.predict(dataset, verbose=0)
+    outputs = model.predict(make_batches(record, config, False, inputs, transform=lambda x, y: (x,)), verbose=0)
     outputs = outputs if isinstance(outputs, dict) else {"probabilities": outputs}
     return {name: np.asarray(value) for name, value in outputs.items()}
 
@@ -123,71 +115,12 @@ def classification_metrics(labels, probabilities, class_names):
     return metrics
 
 
-def plot_confusion_matrix(metrics, path, title):
-    """The row-normalised confusion matrix as a PNG (the papers' figure style)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    matrix = np.asarray(metrics["confusion_matrix_normalized"])
-    names = metrics["class_names"]
-    figure, axes = plt.subplots(figsize=(1.0 * len(names) + 2, 1.0 * len(names) + 1.5))
-    axes.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
-    for i in range(len(names)):
-        for j in range(len(names)):
-            axes.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", color="white" if matrix[i, j] > 0.5 else "black")
-    axes.set_xticks(range(len(names)), names, rotation=45, ha="right")
-    axes.set_yticks(range(len(names)), names)
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("true")
-    axes.set_title(f"{title}\naccuracy {metrics['accuracy']:.4f}")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
-def plot_curves(log_csv, path, title):
-    """Loss and accuracy per epoch (training and validation) from the run's CSV log."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    log = pd.read_csv(log_csv)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    for column in ("loss", "val_loss"):
-        if column in log:
-            left.plot(log["epoch"] + 1, log[column], label=column)
-    for column in [c for c in log.columns if c.endswith("accuracy")]:
-        right.plot(log["epoch"] + 1, log[column], label=column)
-    for axes, name in ((left, "loss"), (right, "accuracy")):
-        axes.set_xlabel("epoch")
-        axes.set_ylabel(name)
-        axes.legend()
-        axes.grid(alpha=0.3)
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
-def write_json(data, path):
-    """Write `data` as JSON to `path` atomically (a temporary file in the same folder, renamed)."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(data, indent=2) + "\n")
-    temporary.replace(path)
-
-
 # ------------------------------------------------------------------------ a model on a dataset split
 
 
 def _data_path(name, data):
-    from fer_keras.data.splits import data_path
-
     from fer_keras.data.files import path_kind
+    from fer_keras.data.splits import data_path
 
     if data is not None and not Path(data).exists():
         raise ArgumentError("data", data, "no such file or folder")
@@ -314,7 +247,8 @@ def evaluate_model(model, recipe, dataset=None, data=None, split=None, tta=None,
     """`classification_metrics` of `model` on the split chosen by `load_eval_record`, through the
     recipe's evaluation pipeline (MrCAR: its region crops from cached MTCNN landmarks). `tta`:
     "none", "tencrop" or None for the recipe's."""
-    from fer_keras.trained import num_outputs
+    from fer_keras.data.pipeline import images_problem
+    from fer_keras.loading import num_outputs
 
     tta = resolve_tta(tta, recipe)
     record, description = load_eval_record(recipe, dataset, data, split)
@@ -323,9 +257,15 @@ def evaluate_model(model, recipe, dataset=None, data=None, split=None, tta=None,
         raise ArgumentError("dataset", record.name, f"has {len(record.class_names)} classes ({', '.join(record.class_names)}) "
                             f"but the model predicts {k}")
     config, inputs = evaluation_inputs(model, recipe, record, batch_size)
+    for images in (inputs or {"image": record.images}).values():
+        problem = images_problem(images, config)
+        if problem is not None:
+            raise ArgumentError("data", record.source, f"the images do not fit the model's pipeline ({problem})")
     try:
         probabilities = predict_probabilities(model, record, config, inputs, tta)
-    except ValueError as err:
+    except ValueError as err:  # Keras's: the model refuses the batches (say, their channels)
+        if isinstance(err, FerKerasError):
+            raise
         raise ArgumentError("data", record.source, f"the images do not fit the model's pipeline ({err})") from err
     metrics = classification_metrics(record.labels, probabilities, record.class_names)
     return Evaluation(metrics, probabilities, record, description, tta)

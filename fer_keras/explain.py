@@ -1,7 +1,7 @@
 """`fer-keras explain`: where a model looks (Grad-CAM) and how its features cluster (t-SNE).
 
     from fer_keras.explain import explain
-    from fer_keras.trained import load_trained
+    from fer_keras.loading import load_trained
     explain(load_trained(run="runs/amdcnn_fer2013"), data="fer2013.csv.gz", out="figures")
     # figures/grad_cam.png (AMDCNN's Fig. 10 style), figures/tsne.png (LBAN-IL's Fig. 5 style)
 
@@ -33,7 +33,7 @@ import numpy as np
 
 from fer_keras.errors import ArgumentError, FerKerasError
 from fer_keras.evaluation import evaluation_inputs, load_eval_record
-from fer_keras.trained import default_data
+from fer_keras.loading import default_data
 
 
 def _require_tensorflow():
@@ -366,7 +366,7 @@ def tsne_embedding(features, seed=0):
 
 def explain(trained, dataset=None, data=None, split=None, out="explain", samples=16, tsne_samples=1000, layer=None,
             batch_size=32, seed=0):
-    """Write out/grad_cam.png and out/tsne.png for `trained` (a fer_keras.trained.Trained) on a
+    """Write out/grad_cam.png and out/tsne.png for `trained` (a fer_keras.loading.Trained) on a
     dataset split (chosen as `fer_keras.evaluation.load_eval_record` does); returns a summary dict."""
     _require_tensorflow()
     for argument, value, low in (("samples", samples, 1), ("tsne_samples", tsne_samples, 0), ("batch_size", batch_size, 1)):

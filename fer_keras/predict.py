@@ -1,6 +1,6 @@
 """`fer-keras predict`: find every face in photos and videos and classify its expression.
 
-    from fer_keras.trained import load_trained
+    from fer_keras.loading import load_trained
     from fer_keras.predict import FacePredictor, predict_paths
     predictor = FacePredictor(load_trained(run="runs/amdcnn_fer2013"))
     entries = predict_paths(predictor, ["photo.jpg", "holiday/", "clip.mp4"], out="annotated")
@@ -9,7 +9,7 @@ Each photo (and each analysed video frame) goes through a face detector (every f
 best one): BlazeFace by default (`fer_keras.data.faces.detect_faces_blazeface`, a few milliseconds
 a photo, faces of at least ~1/5 of the photo's side), or MTCNN (`detect_faces`, slower, smaller
 faces) with detector="mtcnn"; each face is aligned with its five landmarks to the model's
-input (`fer_keras.inference.face_inputs`, MrCAR: its three region crops) and all faces of a batch of
+input (`fer_keras.classify.face_inputs`, MrCAR: its three region crops) and all faces of a batch of
 images are classified in one call. An entry per image or frame:
 
     {"file": "photo.jpg", "frame": null, "faces": [{"box": [x1, y1, x2, y2], "detection_confidence": 0.99,
@@ -34,13 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.data.errors import DatasetError
+from fer_keras.classify import classify, concat_inputs, face_inputs
 from fer_keras.data.faces import LANDMARK_NAMES
 from fer_keras.data.faces.blazeface import MODELS as BLAZEFACE_MODELS
-from fer_keras.data.folder import IMAGE_SUFFIXES as FOLDER_IMAGE_SUFFIXES
 from fer_keras.data.files import decode_image
-from fer_keras.errors import ArgumentError
-from fer_keras.inference import classify, concat_inputs, face_inputs, resolve_tta
+from fer_keras.data.folder import IMAGE_SUFFIXES as FOLDER_IMAGE_SUFFIXES
+from fer_keras.errors import ArgumentError, DatasetError
+from fer_keras.evaluation import resolve_tta
 
 IMAGE_SUFFIXES = frozenset(FOLDER_IMAGE_SUFFIXES | {".webp"})
 DETECTORS = (*BLAZEFACE_MODELS, "mtcnn")  # the first is the default
@@ -89,7 +89,7 @@ def read_image(path):
 
 class FacePredictor:
     """Detect, align and classify the faces of RGB images with a loaded model (a
-    `fer_keras.trained.Trained`). `tta`: "none" (the default: one view per face, fast), "tencrop"
+    `fer_keras.loading.Trained`). `tta`: "none" (the default: one view per face, fast), "tencrop"
     (ten views, ~10x the model time; more accurate, benchmarks/results/inference.json) or None (the recipe's). `detector`: one
     of DETECTORS ("blazeface", the default, short-range BlazeFace; "blazeface_back"; "mtcnn");
     `detector_options`: keywords of `detect_faces_blazeface` or, for MTCNN, `detect_faces`."""

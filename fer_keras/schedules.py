@@ -1,8 +1,11 @@
 """Learning-rate schedules of the papers' recipes, as Keras schedules on the optimizer's step count
-(so a resumed run continues the schedule exactly where it stopped)."""
+(so a resumed run continues the schedule exactly where it stopped). A wrong value is an
+ArgumentError naming it, a recipe's schedule section that names no schedule a RecipeError."""
 
 import keras
 from keras import ops
+
+from fer_keras.errors import ArgumentError, RecipeError
 
 
 @keras.saving.register_keras_serializable(package="fer_keras")
@@ -19,10 +22,8 @@ class EpochStepDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, steps_per_epoch, start_epoch, every_epochs, factor):
         if steps_per_epoch < 1 or every_epochs < 1 or start_epoch < 0 or not 0 < factor <= 1:
-            raise ValueError(
-                "EpochStepDecay needs steps_per_epoch >= 1, every_epochs >= 1, start_epoch >= 0 and "
-                f"0 < factor <= 1; got {steps_per_epoch}, {every_epochs}, {start_epoch}, {factor}"
-            )
+            raise ArgumentError(None, problem="EpochStepDecay needs steps_per_epoch >= 1, every_epochs >= 1, start_epoch "
+                                f">= 0 and 0 < factor <= 1; got {steps_per_epoch}, {every_epochs}, {start_epoch}, {factor}")
         self.initial_learning_rate = float(initial_learning_rate)
         self.steps_per_epoch = int(steps_per_epoch)
         self.start_epoch = int(start_epoch)
@@ -97,7 +98,7 @@ class CoupledL2SGD(keras.optimizers.SGD):
     def __init__(self, l2=0.0, **kwargs):
         super().__init__(**kwargs)
         if not float(l2) >= 0:
-            raise ValueError(f"CoupledL2SGD: l2 must be >= 0, got {l2!r}")
+            raise ArgumentError(None, problem=f"CoupledL2SGD: l2 must be >= 0, got {l2!r}")
         self.l2 = float(l2)
 
     def update_step(self, gradient, variable, learning_rate):
@@ -121,8 +122,8 @@ def cosine(learning_rate, steps_per_epoch, epochs, warmup_epochs: float = 0.0, a
     warmup = int(round(float(warmup_epochs) * steps_per_epoch))
     total = int(epochs) * int(steps_per_epoch)
     if not 0 <= warmup < total:
-        raise ValueError(f"cosine schedule: warmup_epochs must be >= 0 and below the recipe's epochs ({epochs}), "
-                         f"got {warmup_epochs!r}")
+        raise ArgumentError(None, problem=f"cosine schedule: warmup_epochs must be >= 0 and below the recipe's epochs "
+                            f"({epochs}), got {warmup_epochs!r}")
     if warmup:
         return keras.optimizers.schedules.CosineDecay(0.0, total - warmup, alpha=float(alpha),
                                                       warmup_target=float(learning_rate), warmup_steps=warmup)
@@ -138,7 +139,7 @@ DEFAULT_SCHEDULE = "epoch_step_decay"
 
 def optimizer_classes():
     """{a recipe's optimizer.name: the Keras optimizer classes whose arguments its section may
-    hold}; sgd with `l2` is `CoupledL2SGD` (fer_keras.training)."""
+    hold}; sgd with `l2` is `CoupledL2SGD`."""
     return {"adam": (keras.optimizers.Adam,), "sgd": (keras.optimizers.SGD, CoupledL2SGD)}
 
 
@@ -153,10 +154,10 @@ def learning_rate(optimizer, schedule, steps_per_epoch, epochs):
     options = {key: value for key, value in schedule.items() if key != "name"}
     name = schedule.get("name", DEFAULT_SCHEDULE)
     if name not in SCHEDULES:
-        raise ValueError(f"schedule name must be one of {', '.join(SCHEDULES)}, got {name!r}")
+        raise RecipeError(f"schedule name must be one of {', '.join(SCHEDULES)}, got {name!r}")
     function = SCHEDULES[name]
     known = [key for key in inspect.signature(function).parameters if key not in SCHEDULE_ARGUMENTS]
     unknown = sorted(set(options) - set(known))
     if unknown:
-        raise ValueError(f"{name} schedule: unknown key(s) {unknown}; known: {', '.join(known)}")
+        raise RecipeError(f"{name} schedule: unknown key(s) {unknown}; known: {', '.join(known)}")
     return function(base, steps_per_epoch, epochs, **options)

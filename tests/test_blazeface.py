@@ -84,7 +84,7 @@ def sample_faces():
 
 @pytest.mark.parametrize("model", ["blazeface", "blazeface_back"])
 def test_finds_every_face_of_a_photo_and_aligns_like_fer2013(sample_faces, model):
-    from fer_keras.inference import face_inputs
+    from fer_keras.classify import face_inputs
     from fer_keras.models import build_model
     from fer_keras.recipes import load_recipe
 

@@ -95,7 +95,7 @@ def violations(bounds, reference, probabilities, labels):
 
 @pytest.fixture(scope="module")
 def trained():
-    from fer_keras.inference import load_trained
+    from fer_keras.loading import load_trained
 
     return load_trained(pretrained="amdcnn_fer2013")
 
@@ -310,7 +310,7 @@ def test_a_model_with_an_unconvertible_op_is_a_clear_error(capsys, tmp_path, mon
 
     import fer_keras.cli as cli
     from fer_keras.data.labels import CLASS_NAMES
-    from fer_keras.inference import Trained, model_recipe
+    from fer_keras.loading import Trained, model_recipe
 
     class SingularValues(keras.layers.Layer):
         def call(self, x):

@@ -227,7 +227,7 @@ def test_face_sides_of_the_lab_datasets():
     import keras
 
     from fer_keras.data.datasets import get_dataset_info
-    from fer_keras.inference import face_rotation, face_side
+    from fer_keras.classify import face_rotation, face_side
 
     assert get_dataset_info("jaffe").face_side == FACE_SIDE == 48 and get_dataset_info("ckplus").face_side == 48
     inputs = keras.Input((44, 44, 1))

@@ -104,7 +104,8 @@ def test_restore_run_rebuilds_a_lost_run_from_its_published_folder_and_bundle(ru
     folder that `train(resume=True)` continues from the best epoch with those weights."""
     import pandas as pd
 
-    from fer_keras.training import MONITOR, train
+    from fer_keras.run.folder import MONITOR
+    from fer_keras.training import train
 
     publish, restore = _script("publish"), _script("restore_run")
     run_dir, _ = run
@@ -132,7 +133,7 @@ def test_restore_run_with_last_weights_continues_after_the_last_epoch(run, store
     import keras
     import pandas as pd
 
-    from fer_keras.trained import _load_keras_file
+    from fer_keras.loading import load_keras_file
     from fer_keras.training import train
 
     publish, restore = _script("publish"), _script("restore_run")
@@ -151,7 +152,7 @@ def test_restore_run_with_last_weights_continues_after_the_last_epoch(run, store
     assert json.loads((restored / "backup" / "training_metadata.json").read_text())["epoch"] == epochs
     train(None, out=restored, resume=True, verbose=0)  # nothing left to train: it saves what it restored
     for name in ("last.keras", "best.keras"):
-        original, again = (_load_keras_file(folder / name, "run") for folder in (Path(run_dir), restored))
+        original, again = (load_keras_file(folder / name, "run") for folder in (Path(run_dir), restored))
         for a, b in zip(original.weights, again.weights):
             a = keras.ops.convert_to_numpy(a)
             np.testing.assert_allclose(keras.ops.convert_to_numpy(b), a.astype(np.float16).astype(a.dtype), rtol=0, atol=1e-6)

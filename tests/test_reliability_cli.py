@@ -77,7 +77,7 @@ def test_set_with_a_python_yaml_tag_is_refused_without_running_it(tmp_path, caps
 
 
 def test_a_train_that_fails_to_build_leaves_no_run_and_the_folder_can_be_used_again(tmp_path, capsys):
-    from fer_keras.training import _check_new_run_folder
+    from fer_keras.run.folder import check_new_run_folder
 
     run = tmp_path / "run"
     code, err = run_cli(capsys, "train", "amdcnn", "--set", "model.options.foo=1", "--out", str(run), "--epochs", "1")
@@ -89,7 +89,7 @@ def test_a_train_that_fails_to_build_leaves_no_run_and_the_folder_can_be_used_ag
     assert code == 2
     one_line_error(err, "num_aux")
     assert not (run / "config.yaml").exists()  # nothing for --resume to replay
-    _check_new_run_folder(run)  # a corrected command may use the same --out
+    check_new_run_folder(run)  # a corrected command may use the same --out
     code, err = run_cli(capsys, "train", "--resume", str(run))
     assert code == 2
     one_line_error(err, "no config.yaml")

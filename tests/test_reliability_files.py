@@ -36,7 +36,7 @@ def tiny():
     import keras
 
     from fer_keras.data.labels import CLASS_NAMES
-    from fer_keras.inference import Trained, model_recipe
+    from fer_keras.loading import Trained, model_recipe
 
     image = keras.Input((8, 8, 1), name="image")
     probabilities = keras.layers.Dense(7, activation="softmax")(keras.layers.Flatten()(image))

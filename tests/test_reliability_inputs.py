@@ -11,7 +11,7 @@ import pytest
 from fer_keras.data import DatasetError, load_dataset
 from fer_keras.data.files import image_problem
 from fer_keras.errors import ArgumentError
-from fer_keras.inference import load_model_weights, load_run, load_trained
+from fer_keras.loading import load_model_weights, load_run, load_trained
 
 
 def face(side=48, channels=1):
@@ -327,7 +327,7 @@ def test_evaluate_explain_and_calibration_read_only_the_splits_they_use(tmp_path
     from fer_keras.evaluation import load_eval_record
     from fer_keras.export import calibration_inputs
     from fer_keras.recipes import load_recipe
-    from fer_keras.trained import load_trained
+    from fer_keras.loading import load_trained
 
     test_only = fer2013_csv(tmp_path / "test_rows_only.csv", ["PrivateTest"])
     read, load = [], fer_keras.data.load_dataset

@@ -49,7 +49,7 @@ def one_line(err, *needles):
 def made_run(folder, recipe=None, epochs_done=2, fingerprint=True):
     """A run folder as a run that finished `epochs_done` epochs leaves it: config.yaml (with the
     recipe's fingerprint and .recipe.json, or as runs made before them), backup metadata, log.csv."""
-    from fer_keras.runrecord import write_new_run
+    from fer_keras.run.record import write_new_run
 
     folder.mkdir(parents=True, exist_ok=True)
     recipe = small_recipe(epochs_done) if recipe is None else recipe
@@ -97,7 +97,7 @@ def stop_at_data(monkeypatch):
 
 HOLD = textwrap.dedent("""
     import sys, time
-    from fer_keras.runlock import hold_run
+    from fer_keras.run.lock import hold_run
     with hold_run(sys.argv[1]):
         print("held", flush=True)
         time.sleep(120)
@@ -113,7 +113,7 @@ def holder(folder):
 
 def test_a_run_folder_in_use_is_refused_naming_it_and_the_holders_pid_and_a_killed_holder_frees_it(tmp_path, capsys):
     from fer_keras.errors import RunInUseError
-    from fer_keras.runlock import LOCK_FILE, hold_run
+    from fer_keras.run.lock import LOCK_FILE, hold_run
 
     run = tmp_path / "run"
     run.mkdir()
@@ -175,12 +175,13 @@ def test_a_full_disk_while_a_checkpoint_is_written_keeps_the_last_one_and_no_tem
     backup written before stay whole, and the temporary file is gone."""
     import keras
 
-    from fer_keras.safewrite import is_disk_full
-    from fer_keras.training import MONITOR, _backup_and_restore, _keep_best_weights
+    from fer_keras.callbacks import backup_and_restore, keep_best_weights
+    from fer_keras.run.folder import MONITOR
+    from fer_keras.run.write import is_disk_full
 
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     model.compile(optimizer="adam", loss="mse")
-    best, backup = _keep_best_weights(tmp_path / "best.weights.h5"), _backup_and_restore(tmp_path / "backup")
+    best, backup = keep_best_weights(tmp_path / "best.weights.h5"), backup_and_restore(tmp_path / "backup")
     for callback in (best, backup):
         callback.set_model(model)
     best.on_epoch_end(0, {MONITOR: 0.5})
@@ -208,11 +209,11 @@ def test_a_full_disk_while_a_checkpoint_is_written_keeps_the_last_one_and_no_tem
 
 def test_a_disk_too_small_for_the_run_is_refused_before_training_naming_the_folder_and_the_space(
         tmp_path, capsys, monkeypatch, rng):
-    import fer_keras.runspace
+    import fer_keras.run.space
 
     write_learnable_folders(tmp_path / "data", {"train": 4, "val": 2}, rng)
     run = tmp_path / "run"
-    monkeypatch.setattr(fer_keras.runspace.shutil, "disk_usage",
+    monkeypatch.setattr(fer_keras.run.space.shutil, "disk_usage",
                         lambda path: SimpleNamespace(total=10**9, used=10**9 - 3 * 10**6, free=3 * 10**6))
     code, err = run_cli(capsys, "train", "amdcnn", *SMALL_SETS, "--data", tmp_path / "data", "--out", run, "--epochs", "1")
     assert code == 2
@@ -338,7 +339,7 @@ def test_resume_refuses_a_recipe_edited_in_config_yaml_listing_the_changed_keys(
 
 
 def test_allow_recipe_change_records_the_change_and_its_epoch_and_takes_the_new_fingerprint(tmp_path, stop_at_data):
-    from fer_keras.runrecord import recipe_fingerprint
+    from fer_keras.run.record import recipe_fingerprint
     from fer_keras.training import train
 
     run = made_run(tmp_path / "run", epochs_done=2)

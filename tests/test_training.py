@@ -231,12 +231,13 @@ def test_resume_trims_log_rows_past_the_backup_and_early_stopping_counts_across_
     starts from the log's best epoch, not from the resumed chunk's first."""
     import keras
 
-    from fer_keras.training import MONITOR, _early_stopping, _trim_log
+    from fer_keras.callbacks import early_stopping
+    from fer_keras.run.folder import MONITOR, trim_log
 
     (tmp_path / "log.csv").write_text(f"epoch,loss,{MONITOR}\n0,2.0,0.30\n1,1.5,0.50\n2,1.2,0.40\n3,1.1,0.45\n")
-    _trim_log(tmp_path, 3)
+    trim_log(tmp_path, 3)
     assert (tmp_path / "log.csv").read_text().splitlines()[-1] == "2,1.2,0.4"
-    stopper = _early_stopping(2, tmp_path)
+    stopper = early_stopping(2, tmp_path)
     stopper.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
     stopper.on_train_begin()
     assert (stopper.best, stopper.best_epoch, stopper.wait) == (0.5, 1, 1)
@@ -275,9 +276,10 @@ def test_mirrored_two_replica_and_mixed_precision_runs_on_cpu(tmp_path, rng):
 
 
 def test_a_non_finite_loss_stops_before_the_epoch_is_saved():
-    from fer_keras.training import NonFiniteLossError, _stop_on_non_finite_loss
+    from fer_keras.callbacks import stop_on_non_finite_loss
+    from fer_keras.errors import NonFiniteLossError
 
-    callback = _stop_on_non_finite_loss()
+    callback = stop_on_non_finite_loss()
     callback.on_epoch_begin(2)
     callback.on_train_batch_end(0, {"loss": 1.5})
     for bad in (float("nan"), float("inf")):
@@ -287,17 +289,17 @@ def test_a_non_finite_loss_stops_before_the_epoch_is_saved():
 
 @pytest.mark.backend_neutral
 def test_precision_policy_picks_bfloat16_only_where_asked_and_native(monkeypatch):
-    import fer_keras.training as training
+    import fer_keras.hardware as hardware
     from fer_keras.errors import RecipeError
 
-    monkeypatch.setattr(training, "gpu_available", lambda: False)
+    monkeypatch.setattr(hardware, "gpu_available", lambda: False)
     for native, wanted in ((True, "mixed_bfloat16"), (False, "float32")):
-        monkeypatch.setattr(training, "cpu_has_native_bfloat16", lambda: native)
-        assert training.precision_policy("cpu_bfloat16") == wanted
-        assert training.precision_policy("auto") == "float32"  # auto never picks bfloat16
-    monkeypatch.setattr(training, "gpu_available", lambda: True)
-    assert training.precision_policy("cpu_bfloat16") == training.precision_policy("auto") == "mixed_float16"
-    assert training.precision_policy("mixed_bfloat16") == "mixed_bfloat16"
+        monkeypatch.setattr(hardware, "cpu_has_native_bfloat16", lambda: native)
+        assert hardware.precision_policy("cpu_bfloat16") == wanted
+        assert hardware.precision_policy("auto") == "float32"  # auto never picks bfloat16
+    monkeypatch.setattr(hardware, "gpu_available", lambda: True)
+    assert hardware.precision_policy("cpu_bfloat16") == hardware.precision_policy("auto") == "mixed_float16"
+    assert hardware.precision_policy("mixed_bfloat16") == "mixed_bfloat16"
     with pytest.raises(RecipeError, match="training.mixed_precision must be .*got 'bf16'"):
-        training.precision_policy("bf16")
-    assert isinstance(training.cpu_has_native_bfloat16(), bool)
+        hardware.precision_policy("bf16")
+    assert isinstance(hardware.cpu_has_native_bfloat16(), bool)

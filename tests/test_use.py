@@ -1,5 +1,5 @@
-"""Using a trained model: `fer-keras evaluate`, `predict` and `explain` (fer_keras.inference,
-fer_keras.predict, fer_keras.explain) and `fer_keras.data.faces.detect_faces`.
+"""Using a trained model: `fer-keras evaluate`, `predict` and `explain` (fer_keras.loading,
+fer_keras.evaluation, fer_keras.classify, fer_keras.predict, fer_keras.explain) and `fer_keras.data.faces.detect_faces`.
 
 One tiny AMDCNN run (the learnable folder dataset of test_training) is trained once per module and
 shared; the commands run in-process through `fer_keras.cli.main`."""
@@ -74,7 +74,8 @@ def test_evaluate_tencrop_is_the_mean_of_the_ten_crops(run, capsys):
     import keras
 
     from fer_keras.data import load_dataset
-    from fer_keras.inference import evaluate_model, load_run
+    from fer_keras.evaluation import evaluate_model
+    from fer_keras.loading import load_run
 
     run_dir, data = run
     model = keras.saving.load_model(run_dir / "best.keras")
@@ -103,7 +104,7 @@ def test_evaluate_tencrop_is_the_mean_of_the_ten_crops(run, capsys):
 def test_weights_file_and_recipe_give_the_runs_results(run, tmp_path, capsys):
     """--model NAME --weights FILE --recipe FILE builds the model from the recipe; a .keras file
     needs no --model."""
-    from fer_keras.inference import load_run
+    from fer_keras.loading import load_run
 
     run_dir, data = run
     model, recipe = load_run(run_dir)
@@ -132,8 +133,8 @@ def write_ensemble(path, members, **section):
 def test_ensemble_is_the_weighted_mean_of_its_members_probabilities(run, tmp_path, capsys):
     """Two members that see the same faces differently (single crop, ten-crop) with weights 1 and
     3: the ensemble's probabilities and metrics are those of (p_1 + 3 p_2) / 4."""
-    from fer_keras.evaluation import classification_metrics
-    from fer_keras.inference import evaluate_model, load_trained
+    from fer_keras.evaluation import classification_metrics, evaluate_model
+    from fer_keras.loading import load_trained
 
     run_dir, data = run
     config = write_ensemble(tmp_path / "ensemble.yaml", [{"run": str(run_dir), "tta": "none"},
@@ -192,7 +193,7 @@ def test_ensemble_members_must_see_the_same_samples(run, tmp_path, capsys):
 
 def test_detect_faces_finds_every_face_and_aligns_like_fer2013(fer_faces):
     from fer_keras.data.faces import align_face, detect_faces, detect_landmarks
-    from fer_keras.inference import face_inputs
+    from fer_keras.classify import face_inputs
     from fer_keras.models import build_model
     from fer_keras.recipes import load_recipe
 
@@ -290,7 +291,7 @@ def test_grad_cam_matches_a_direct_computation(run):
     import tensorflow as tf
 
     from fer_keras.explain import grad_cam, pick_layer
-    from fer_keras.inference import load_run
+    from fer_keras.loading import load_run
 
     model, _ = load_run(run[0])
     x = np.random.default_rng(1).uniform(0, 1, (5, 28, 28, 1)).astype(np.float32)

@@ -21,8 +21,9 @@ import pandas as pd
 
 from fer_keras.data.fer2013 import COLUMNS
 from fer_keras.data.shared import fer2013_csv
+from fer_keras.hardware import gpu_available
 from fer_keras.recipes import load_recipe
-from fer_keras.training import gpu_available, train
+from fer_keras.training import train
 
 DEFAULT_CSV = fer2013_csv()
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -121,7 +122,7 @@ def main(recipe_name, variants, description, out_name, defaults=(4000, 1000, 4),
         "command": command or " ".join([f"python experiments/{out_name}.py"] + sys.argv[1:]),
         "date": date.today().isoformat(),
     }
-    from fer_keras.evaluation import write_json
+    from fer_keras.run.write import write_json
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(result, args.out)

@@ -7,30 +7,24 @@
 Each dataset is an entry of the dataset registry, `fer_keras.data.datasets` (its reader, face size,
 splits, ...: `get_dataset_info`, `list_datasets`). Readers need NumPy and pandas only (no
 TensorFlow). Bad input raises `DatasetError` naming the file and row or path; `skip_bad=True` leaves
-bad samples out and counts them in `record.skipped`.
+bad samples out and counts them in `record.skipped`. Batches of a record for fit and predict:
+`make_batches` (tf.data on TensorFlow, the PyDataset twin on the other backends).
 """
 
 import os
 
 from fer_keras.data.datasets import DATASETS, DatasetInfo, get_dataset_info, list_datasets
-from fer_keras.data.errors import DatasetError
 from fer_keras.data.folder import load_folder
 from fer_keras.data.labels import CLASS_NAMES
 from fer_keras.data.augment import Augmentation
+from fer_keras.data.batches import make_batches
 from fer_keras.data.pipeline import PipelineConfig, average_ten_crop, make_dataset, steps_per_epoch, ten_crop
-from fer_keras.data.record import DatasetRecord
+from fer_keras.data.record import DatasetRecord, sample_weights
 from fer_keras.data.splits import Fold, fold_records, kfold
+from fer_keras.errors import ArgumentError, DatasetError
 
 # {dataset: reader}, from the dataset registry (fer_keras.data.datasets: each dataset's facts).
 READERS = {name: info.reader for name, info in DATASETS.items()}
-
-
-def sample_weights(labels):
-    """Balanced per-sample weights, exactly sklearn's compute_sample_weight("balanced", labels):
-    n_samples / (n_classes_present * count(label)) (AMDCNN's class balancing)."""
-    from sklearn.utils.class_weight import compute_sample_weight
-
-    return compute_sample_weight("balanced", labels)
 
 
 def __getattr__(name):  # make_pydataset imports Keras: only when asked for
@@ -44,7 +38,7 @@ def __getattr__(name):  # make_pydataset imports Keras: only when asked for
 def load_dataset(name, path, split=None, **options):
     """Read dataset `name` from `path` (its distribution format); returns a DatasetRecord."""
     if name not in READERS:
-        raise ValueError(f"Unknown dataset {name!r}; available: {', '.join(sorted(READERS))}")
+        raise ArgumentError("name", problem=f"Unknown dataset {name!r}; available: {', '.join(sorted(READERS))}")
     if name == "fer2013" and os.path.isdir(path):  # the image-folder release: train/, test/
         return load_folder(path, split=split, channels=1, image_size=(48, 48), name="fer2013", **options)
     return READERS[name](path, split=split, **options)
@@ -65,6 +59,7 @@ __all__ = [
     "kfold",
     "list_datasets",
     "load_dataset",
+    "make_batches",
     "make_dataset",
     "make_pydataset",
     "sample_weights",

@@ -24,14 +24,16 @@ rotation and shrinking (MrCAR), horizontal and vertical flips, perspective and g
 import math
 from dataclasses import asdict, dataclass, fields
 
+from fer_keras.errors import PipelineError
+
 
 def from_options(cls, options, what):
     """`cls(**options)` for the config dataclass `cls` (Augmentation, PipelineConfig); a key that
-    is not one of its fields is a ValueError naming it: "unknown <what> option(s) [...]"."""
+    is not one of its fields is a PipelineError naming it: "unknown <what> option(s) [...]"."""
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(options) - known)
     if unknown:
-        raise ValueError(f"unknown {what} option(s) {unknown}; known: {sorted(known)}")
+        raise PipelineError(f"unknown {what} option(s) {unknown}; known: {sorted(known)}")
     return cls(**options)
 
 
@@ -60,9 +62,9 @@ class Augmentation:
         for name in ("rotation", "scale", "perspective", "brightness", "grayscale"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"augmentation {name} must be a number >= 0, got {value!r}")
+                raise PipelineError(f"augmentation {name} must be a number >= 0, got {value!r}")
         if self.scale >= 1 or self.perspective >= 1 or self.grayscale > 1:
-            raise ValueError(f"augmentation scale and perspective must be < 1 and grayscale <= 1, got {self}")
+            raise PipelineError(f"augmentation scale and perspective must be < 1 and grayscale <= 1, got {self}")
 
     @classmethod
     def from_dict(cls, options):

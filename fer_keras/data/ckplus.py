@@ -10,10 +10,10 @@ goes into `record.subjects` for subject-independent folds. CK+ has no official s
 import re
 from pathlib import Path
 
-from fer_keras.data.errors import DatasetError
 from fer_keras.data.files import columns, parse_each
 from fer_keras.data.folder import canonical_label, class_folders, folder_images, image_record, report_ignored
 from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
+from fer_keras.errors import DatasetError
 
 FOLDERS = ("anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
 NAME = re.compile(r"(S\d+)_\d+_\d+")

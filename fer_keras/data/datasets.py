@@ -12,7 +12,7 @@ Adding a dataset: write fer_keras/data/<name>.py with a reader
 raises `DatasetError` on bad input, and add its `DatasetInfo` to DATASETS below. `load_dataset`,
 `fer_keras.data.READERS`, recipe validation (data.dataset, data.options), `fer-keras evaluate
 --dataset`, and the face geometry `fer-keras predict` gives photos for models trained on it
-(`fer_keras.inference.face_side`, `face_rotation`) then know it.
+(`fer_keras.classify.face_side`, `face_rotation`) then know it.
 
 This module imports the readers (NumPy and pandas only), not TensorFlow.
 """
@@ -41,11 +41,11 @@ class DatasetInfo:
     function; title: how tables and reports name it ("CK+", "RAF-DB").
     face_side: the side of the square face images its reader delivers by default (FER2013's 48x48
         crops, RAF-DB's 100x100 aligned faces, JAFFE's reader's face crops), to which
-        `fer_keras.inference.face_side` aligns photos' faces for models trained on it; None when
+        `fer_keras.classify.face_side` aligns photos' faces for models trained on it; None when
         the images have no fixed size (folders, SFEW).
     derotated: its faces come de-rotated (similarity-aligned on the eyes, RAF-DB's aligned
         images), so photos' faces are de-rotated too for models trained on it
-        (`fer_keras.inference.face_rotation`); other datasets' crops keep the face's tilt.
+        (`fer_keras.classify.face_rotation`); other datasets' crops keep the face's tilt.
     face_crop: its reader finds and crops the faces of whole portraits by default (JAFFE:
         `face_crop=True`, to `face_size`).
     has_subjects: its records carry `record.subjects` (subject-independent folds).

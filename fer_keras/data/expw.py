@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.data.errors import DatasetError
 from fer_keras.data.files import parse_lines
 from fer_keras.data.folder import read_image
 from fer_keras.data.labels import CLASS_NAMES
 from fer_keras.data.record import DatasetRecord
+from fer_keras.errors import DatasetError
 
 LABEL_FILE = Path("label") / "label.lst"
 IMAGE_DIR = Path("image") / "origin"

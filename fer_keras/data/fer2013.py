@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.data.errors import DatasetError
 from fer_keras.data.files import missing_file, read_csv_header
 from fer_keras.data.labels import CLASS_NAMES
 from fer_keras.data.record import DatasetRecord
+from fer_keras.errors import DatasetError
 
 SIDE = 48
 PIXELS = SIDE * SIDE

@@ -41,12 +41,12 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.data import ferplus_folders
-from fer_keras.data.errors import DatasetError
 from fer_keras.data.fer2013 import USAGES, _bad, load_fer2013
 from fer_keras.data.files import read_csv_header
 from fer_keras.data.folder import canonical_label
 from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
 from fer_keras.data.record import DatasetRecord
+from fer_keras.errors import DatasetError
 
 VOTE_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF")
 COLUMNS = ("Usage", "Image name") + VOTE_COLUMNS

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.data.errors import DatasetError
 from fer_keras.data.files import decode_image
+from fer_keras.errors import DatasetError
 
 FOLDERS = {"Training": "FER2013Train", "PublicTest": "FER2013Valid", "PrivateTest": "FER2013Test"}  # Usage -> folder
 LABEL_FILE = "label.csv"

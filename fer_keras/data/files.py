@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.data.errors import DatasetError
+from fer_keras.errors import DatasetError
 
 JPEG_START, JPEG_SOS, JPEG_EOI = b"\xff\xd8\xff", b"\xff\xda", b"\xff\xd9"
 PNG_START, PNG_IEND = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"  # the IEND chunk's type and (constant) CRC

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.data.errors import DatasetError
 from fer_keras.data.files import decode_image
 from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
 from fer_keras.data.record import DatasetRecord
+from fer_keras.errors import DatasetError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 ALIASES = {

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.data.errors import DatasetError
 from fer_keras.data.files import columns, parse_each
 from fer_keras.data.folder import IMAGE_SUFFIXES, canonical_label, image_record
+from fer_keras.errors import DatasetError
 
 CODES = ("AN", "DI", "FE", "HA", "NE", "SA", "SU")
 # JAFFE's images are portraits, not face crops: `load_jaffe` crops their faces (face_crop=True) to

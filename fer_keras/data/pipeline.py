@@ -17,6 +17,11 @@ so losses that take integer labels (AM-Softmax, ArcFace) train on the votes' dis
 draw is a pure function of (seed, epoch, sample index) (`sample_labels`, an integer hash both
 pipelines compute exactly), so tf.data and the PyDataset twin give the same labels; evaluation
 batches keep `record.labels` (the majority label).
+
+What both pipelines take from a record is made once, by `batch_source` (the inputs resized and
+checked, the labels, weights and label distributions); `fer_keras.data.batches.make_batches` picks
+the pipeline of the Keras backend. A setting or an input that cannot make batches is a
+PipelineError naming it.
 """
 
 from dataclasses import asdict, dataclass
@@ -24,6 +29,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from fer_keras.data.augment import Augmentation, augment_batch, from_options
+from fer_keras.errors import PipelineError
 
 NORMALIZATIONS = ("unit", "centered", "standard", "none")
 TTA = (None, "tencrop")
@@ -64,18 +70,18 @@ class PipelineConfig:
             value = getattr(self, name)
             if value is not None:
                 if len(value) != 2 or not all(isinstance(v, (int, np.integer)) and v > 0 for v in value):
-                    raise ValueError(f"pipeline {name} must be (height, width) positive integers, got {value!r}")
+                    raise PipelineError(f"pipeline {name} must be (height, width) positive integers, got {value!r}")
                 object.__setattr__(self, name, tuple(int(v) for v in value))
         if self.channels not in (None, 1, 3):
-            raise ValueError(f"pipeline channels must be 1, 3 or None, got {self.channels!r}")
+            raise PipelineError(f"pipeline channels must be 1, 3 or None, got {self.channels!r}")
         if self.normalization not in NORMALIZATIONS:
-            raise ValueError(f"pipeline normalization must be one of {NORMALIZATIONS}, got {self.normalization!r}")
+            raise PipelineError(f"pipeline normalization must be one of {NORMALIZATIONS}, got {self.normalization!r}")
         if self.tta not in TTA:
-            raise ValueError(f"pipeline tta must be one of {TTA}, got {self.tta!r}")
+            raise PipelineError(f"pipeline tta must be one of {TTA}, got {self.tta!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"pipeline batch_size must be a positive integer, got {self.batch_size!r}")
+            raise PipelineError(f"pipeline batch_size must be a positive integer, got {self.batch_size!r}")
         if not isinstance(self.label_sampling, bool):
-            raise ValueError(f"pipeline label_sampling must be true or false, got {self.label_sampling!r}")
+            raise PipelineError(f"pipeline label_sampling must be true or false, got {self.label_sampling!r}")
 
     @classmethod
     def from_dict(cls, options):
@@ -86,21 +92,78 @@ class PipelineConfig:
         return asdict(self)
 
 
-def _prepare(images, config):
-    """Resize once (OpenCV) and check the crop fits; uint8 (N, H, W, C)."""
+def images_problem(images, config):
+    """Why `images` cannot go through `config`'s pipeline (not a uint8 (N, H, W, C) array, or a
+    crop larger than the images after the resize), in a few words; None when they can."""
     images = np.asarray(images)
     if images.ndim != 4 or images.dtype != np.uint8:
-        raise ValueError(f"images must be a uint8 (N, H, W, C) array, got {images.dtype} {images.shape}")
+        return f"images must be a uint8 (N, H, W, C) array, got {images.dtype} {images.shape}"
+    height, width = config.resize if config.resize is not None else images.shape[1:3]
+    size = config.input_size or images.shape[1:3]
+    if size[0] > height or size[1] > width:
+        return f"input_size {size} is larger than the images ({height}x{width}); set resize"
+    return None
+
+
+def _prepare(images, config):
+    """Resize once (OpenCV), after checking the crop fits; uint8 (N, H, W, C)."""
+    problem = images_problem(images, config)
+    if problem is not None:
+        raise PipelineError(f"pipeline: {problem}")
+    images = np.asarray(images)
     if config.resize is not None and images.shape[1:3] != config.resize:
         import cv2
 
         height, width = config.resize
         resized = [cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA) for image in images]
         images = np.stack(resized).reshape(len(images), height, width, images.shape[-1])
-    size = config.input_size or images.shape[1:3]
-    if size[0] > images.shape[1] or size[1] > images.shape[2]:
-        raise ValueError(f"input_size {size} is larger than the images ({images.shape[1]}x{images.shape[2]}); set resize")
     return images
+
+
+@dataclass(frozen=True)
+class BatchSource:
+    """What a pipeline makes its batches of, the same for tf.data (`make_dataset`) and the PyDataset
+    twin (fer_keras.data.pydataset): `arrays`, {input name ("x" for a single input): uint8 (N, H, W,
+    C) images, resized}, given to the model as a dict when `named`; per sample its int32 label, its
+    float32 balanced weight (None: no weights) and, for label sampling, its label distribution's
+    cumulative sum (`label_cdf`; None: the labels as they are); `tencrop`: ten views a sample."""
+
+    arrays: dict
+    named: bool
+    labels: np.ndarray
+    weights: np.ndarray = None
+    cdf: np.ndarray = None
+    tencrop: bool = False
+
+    def batch(self, views, labels, weights=None):
+        """(x, y) or (x, y, w) as fit takes it: x from `views` ({input name: its images}), a
+        dict for named inputs."""
+        x = views if self.named else views["x"]
+        return (x, labels) if weights is None else (x, labels, weights)
+
+
+def batch_source(record, config, training, inputs=None):
+    """The `BatchSource` of `record` (labels, weights, label distributions) and `inputs` (the
+    record's images by default; a dict name -> (N, H, W, C) uint8 array for multi-input models)
+    under `config`: training draws labels from their distributions (`config.label_sampling`),
+    evaluation takes ten views when config.tta == "tencrop"."""
+    arrays = inputs if inputs is not None else record.images
+    named = isinstance(arrays, dict)
+    arrays = {key: _prepare(value, config) for key, value in (arrays.items() if named else [("x", arrays)])}
+    n = len(record.labels)
+    if n == 0:
+        raise PipelineError(f"pipeline: {record.name} ({record.split or 'all'}): no samples to make batches of")
+    for key, value in arrays.items():
+        if len(value) != n:
+            raise PipelineError(f"pipeline: inputs[{key!r}] has {len(value)} images but the record has {n} labels")
+    weights = None
+    if config.sample_weights:
+        from fer_keras.data.record import sample_weights
+
+        weights = sample_weights(record.labels).astype(np.float32)
+    cdf = label_cdf(record) if training and config.label_sampling else None
+    return BatchSource(arrays, named, np.asarray(record.labels, np.int32), weights, cdf,
+                       not training and config.tta == "tencrop")
 
 
 _LABELS = 0x1ABE1  # stream tag of the sampled labels
@@ -147,13 +210,14 @@ def label_cdf(record):
     each row's last class with mass on (so a draw never lands on a class without mass)."""
     soft = (record.extra or {}).get("soft_labels")
     if soft is None:
-        raise ValueError(f"label_sampling needs per-image label distributions, record.extra['soft_labels'], "
-                         f"and {record.name} ({record.split or 'all'}) has none (FERPlus: soft_labels: true)")
+        raise PipelineError(f"pipeline: label_sampling needs per-image label distributions, record.extra['soft_labels'], "
+                            f"and {record.name} ({record.split or 'all'}) has none (FERPlus: soft_labels: true)")
     soft = np.asarray(soft, np.float64)
     if soft.shape != (len(record.labels), len(record.class_names)):
-        raise ValueError(f"soft_labels has shape {soft.shape}, expected {(len(record.labels), len(record.class_names))}")
+        raise PipelineError(f"pipeline: soft_labels has shape {soft.shape}, expected "
+                            f"{(len(record.labels), len(record.class_names))}")
     if not np.isfinite(soft).all() or (soft < 0).any() or (soft.sum(axis=1) <= 0).any():
-        raise ValueError("soft_labels must be finite, non-negative, with mass on some class in every row")
+        raise PipelineError("pipeline: soft_labels must be finite, non-negative, with mass on some class in every row")
     cdf = np.cumsum(soft, axis=1) / soft.sum(axis=1, keepdims=True)
     last = soft.shape[1] - 1 - np.argmax(soft[:, ::-1] > 0, axis=1)
     cdf[np.arange(soft.shape[1]) >= last[:, None]] = 1.0
@@ -169,34 +233,46 @@ def sample_labels(cdf, seed, epoch, indices):
     return np.argmax(uniform[:, None] < cdf[indices], axis=1).astype(np.int32)
 
 
+def ten_crop_views(images, size, mirror):
+    """The ten (B, h, w, C) views of (B, H, W, C) `images` for a crop `size` (h, w): the four
+    corner crops and the centre crop, then the same five mirrored by `mirror` (TF or NumPy)."""
+    (height, width), (h, w) = images.shape[1:3], size
+    corners = [(0, 0), (0, width - w), (height - h, 0), (height - h, width - w), ((height - h) // 2, (width - w) // 2)]
+    crops = [images[:, y : y + h, x : x + w, :] for y, x in corners]
+    return crops + [mirror(crop) for crop in crops]
+
+
 def ten_crop(images, size):
     """(B, H, W, C) -> (B * 10, h, w, C): for each image the four corner crops and the centre
     crop, then the same five mirrored (LBAN-IL, MrCAR test-time averaging)."""
     import tensorflow as tf
 
-    height, width = images.shape[1:3]
-    h, w = size
-    top, left = (height - h) // 2, (width - w) // 2
-    corners = [(0, 0), (0, width - w), (height - h, 0), (height - h, width - w), (top, left)]
-    crops = [images[:, y : y + h, x : x + w, :] for y, x in corners]
-    crops += [tf.reverse(crop, axis=[2]) for crop in crops]
-    return tf.reshape(tf.stack(crops, axis=1), [-1, h, w, images.shape[-1]])
+    views = ten_crop_views(images, size, lambda crop: tf.reverse(crop, axis=[2]))
+    return tf.reshape(tf.stack(views, axis=1), [-1, *size, images.shape[-1]])
+
+
+def finish_images(images, config, repeat, gray, standardize, number=float):
+    """Channel conversion and normalisation of float32 0..255 images, with the pipeline's own ops:
+    `repeat` (gray to three channels), `gray` (RGB to gray), `standardize` (per image) and `number`
+    (the type of the constants)."""
+    if config.channels == 3 and images.shape[-1] == 1:
+        images = repeat(images)
+    elif config.channels == 1 and images.shape[-1] == 3:
+        images = gray(images)
+    if config.normalization == "unit":
+        return images / number(255.0)
+    if config.normalization == "centered":
+        return images / number(127.5) - number(1.0)
+    if config.normalization == "standard":
+        return standardize(images)
+    return images
 
 
 def _finish(images, config):
     import tensorflow as tf
 
-    if config.channels == 3 and images.shape[-1] == 1:
-        images = tf.repeat(images, 3, axis=-1)
-    elif config.channels == 1 and images.shape[-1] == 3:
-        images = tf.image.rgb_to_grayscale(images)
-    if config.normalization == "unit":
-        return images / 255.0
-    if config.normalization == "centered":
-        return images / 127.5 - 1.0
-    if config.normalization == "standard":
-        return tf.image.per_image_standardization(images)
-    return images
+    return finish_images(images, config, lambda x: tf.repeat(x, 3, axis=-1), tf.image.rgb_to_grayscale,
+                         tf.image.per_image_standardization)
 
 
 def _batch_indices(n, config, shuffle, epochs, initial_epoch):
@@ -241,24 +317,11 @@ def make_dataset(record, config, training, inputs=None, shuffle=None, epochs=Non
 
     if isinstance(config, dict):
         config = PipelineConfig.from_dict(config)
-    arrays = inputs if inputs is not None else record.images
-    named = isinstance(arrays, dict)
-    arrays = {key: _prepare(value, config) for key, value in (arrays.items() if named else [("x", arrays)])}
-    n = len(record.labels)
-    if n == 0:
-        raise ValueError(f"{record.name} ({record.split or 'all'}): no samples to make batches of")
-    for key, value in arrays.items():
-        if len(value) != n:
-            raise ValueError(f"inputs[{key!r}] has {len(value)} images but the record has {n} labels")
-    tensors = {key: tf.constant(value) for key, value in arrays.items()}
-    labels = tf.constant(np.asarray(record.labels, np.int32))
-    weights = None
-    if config.sample_weights:
-        from fer_keras.data import sample_weights
-
-        weights = tf.constant(sample_weights(record.labels).astype(np.float32))
-    tencrop = not training and config.tta == "tencrop"
-    cdf = tf.constant(label_cdf(record)) if training and config.label_sampling else None
+    source = batch_source(record, config, training, inputs)
+    tensors = {key: tf.constant(value) for key, value in source.arrays.items()}
+    labels = tf.constant(source.labels)
+    weights = None if source.weights is None else tf.constant(source.weights)
+    cdf = None if source.cdf is None else tf.constant(source.cdf)
     bitwise = _Bitwise(tf.bitwise.bitwise_xor, tf.bitwise.right_shift, tf.bitwise.left_shift, tf.bitwise.bitwise_and,
                        lambda value: tf.cast(value, tf.int64))
 
@@ -270,20 +333,18 @@ def make_dataset(record, config, training, inputs=None, shuffle=None, epochs=Non
         return tf.argmax(tf.cast(uniform[:, None] < tf.gather(cdf, indices), tf.int32), axis=1, output_type=tf.int32)
 
     def load(indices, seed, epoch):
-        x = {}
+        views = {}
         for key, tensor in tensors.items():
             images = tf.cast(tf.gather(tensor, indices), tf.float32)
             size = config.input_size or tuple(images.shape[1:3])
-            if tencrop:
+            if source.tencrop:
                 images = ten_crop(images, size)
             else:
                 images = augment_batch(images, size, config.augmentation, seed, training)
-            x[key] = _finish(images, config)
-        x = x if named else x["x"]
-        y = labels_of(indices, epoch)
-        return (x, y) if weights is None else (x, y, tf.gather(weights, indices))
+            views[key] = _finish(images, config)
+        return source.batch(views, labels_of(indices, epoch), None if weights is None else tf.gather(weights, indices))
 
-    dataset = _batch_indices(n, config, training if shuffle is None else shuffle, epochs, initial_epoch)
+    dataset = _batch_indices(len(source.labels), config, training if shuffle is None else shuffle, epochs, initial_epoch)
     dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
 

@@ -33,7 +33,10 @@ import math
 import numpy as np
 
 from fer_keras.data.augment import GRAY_WEIGHTS, augment_batch_numpy
-from fer_keras.data.pipeline import PipelineConfig, _batches_per_epoch, _prepare, label_cdf, sample_labels
+from fer_keras.data.pipeline import (
+    PipelineConfig, _batches_per_epoch, batch_source, finish_images, sample_labels, ten_crop_views,
+)
+from fer_keras.errors import PipelineError
 from fer_keras.quiet import import_keras_quietly
 
 keras = import_keras_quietly()
@@ -59,32 +62,23 @@ def ten_crop_numpy(images, size):
     """(B, H, W, C) -> float32 (B * 10, h, w, C): the four corner crops and the centre crop of each
     image, then the same five mirrored (the NumPy twin of pipeline.ten_crop)."""
     images = np.asarray(images)
-    height, width = images.shape[1:3]
-    h, w = size
-    top, left = (height - h) // 2, (width - w) // 2
-    corners = [(0, 0), (0, width - w), (height - h, 0), (height - h, width - w), (top, left)]
-    crops = [images[:, y : y + h, x : x + w, :] for y, x in corners]
-    crops += [crop[:, :, ::-1, :] for crop in crops]
-    return np.stack(crops, axis=1).reshape(-1, h, w, images.shape[-1]).astype(np.float32)
+    views = ten_crop_views(images, size, lambda crop: crop[:, :, ::-1, :])
+    return np.stack(views, axis=1).reshape(-1, *size, images.shape[-1]).astype(np.float32)
+
+
+def standardize_numpy(images):
+    """Each image to zero mean, unit variance (tf.image.per_image_standardization's NumPy twin)."""
+    axes = tuple(range(1, images.ndim))
+    mean = images.mean(axis=axes, keepdims=True, dtype=np.float64)
+    std = images.std(axis=axes, keepdims=True, dtype=np.float64)
+    floor = 1.0 / math.sqrt(np.prod(images.shape[1:]))
+    return ((images - mean) / np.maximum(std, floor)).astype(np.float32)
 
 
 def finish_numpy(images, config):
-    """Channel conversion and normalisation of float32 0..255 images (the twin of pipeline._finish)."""
-    if config.channels == 3 and images.shape[-1] == 1:
-        images = np.repeat(images, 3, axis=-1)
-    elif config.channels == 1 and images.shape[-1] == 3:
-        images = (images @ np.asarray(GRAY_WEIGHTS, np.float32))[..., None]
-    if config.normalization == "unit":
-        return images / np.float32(255.0)
-    if config.normalization == "centered":
-        return images / np.float32(127.5) - np.float32(1.0)
-    if config.normalization == "standard":  # tf.image.per_image_standardization
-        axes = tuple(range(1, images.ndim))
-        mean = images.mean(axis=axes, keepdims=True, dtype=np.float64)
-        std = images.std(axis=axes, keepdims=True, dtype=np.float64)
-        floor = 1.0 / math.sqrt(np.prod(images.shape[1:]))
-        return ((images - mean) / np.maximum(std, floor)).astype(np.float32)
-    return images
+    """Channel conversion and normalisation of float32 0..255 images (`pipeline.finish_images` in NumPy)."""
+    return finish_images(images, config, lambda x: np.repeat(x, 3, axis=-1),
+                         lambda x: (x @ np.asarray(GRAY_WEIGHTS, np.float32))[..., None], standardize_numpy, np.float32)
 
 
 class RecordPyDataset(keras.utils.PyDataset):
@@ -96,27 +90,11 @@ class RecordPyDataset(keras.utils.PyDataset):
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
         if isinstance(config, dict):
             config = PipelineConfig.from_dict(config)
-        arrays = inputs if inputs is not None else record.images
-        self.named = isinstance(arrays, dict)
-        self.arrays = {key: _prepare(value, config) for key, value in (arrays.items() if self.named else [("x", arrays)])}
-        n = len(record.labels)
-        if n == 0:
-            raise ValueError(f"{record.name} ({record.split or 'all'}): no samples to make batches of")
-        for key, value in self.arrays.items():
-            if len(value) != n:
-                raise ValueError(f"inputs[{key!r}] has {len(value)} images but the record has {n} labels")
+        self.source = batch_source(record, config, training, inputs)
         if epochs is not None and not 0 <= initial_epoch <= epochs:
-            raise ValueError(f"initial_epoch must be in [0, epochs={epochs}], got {initial_epoch}")
-        self.config, self.training, self.size = config, training, n
+            raise PipelineError(f"pipeline: initial_epoch must be in [0, epochs={epochs}], got {initial_epoch}")
+        self.config, self.training, self.size = config, training, len(self.source.labels)
         self.shuffle = training if shuffle is None else shuffle
-        self.labels = np.asarray(record.labels, np.int32)
-        self.weights = None
-        if config.sample_weights:
-            from fer_keras.data import sample_weights
-
-            self.weights = sample_weights(record.labels).astype(np.float32)
-        self.tencrop = not training and config.tta == "tencrop"
-        self.cdf = label_cdf(record) if training and config.label_sampling else None
         self.epochs, self.initial_epoch, self.epoch = epochs, initial_epoch, initial_epoch
         self.transform = transform
         self._orders = {}
@@ -148,19 +126,18 @@ class RecordPyDataset(keras.utils.PyDataset):
         epoch = self.epoch if epoch is None else epoch
         size = self.config.batch_size
         indices = self.order(epoch)[index * size : (index + 1) * size]
-        x = {}
-        for key, array in self.arrays.items():
+        source, views = self.source, {}
+        for key, array in source.arrays.items():
             images = array[indices]
             out_size = self.config.input_size or images.shape[1:3]
-            if self.tencrop:
+            if source.tencrop:
                 images = ten_crop_numpy(images, out_size)
             else:  # the same Generator seed per input: regions share the random draws
                 rng = batch_generator(self.config.seed, epoch, index) if self.training else None
                 images = augment_batch_numpy(images, out_size, self.config.augmentation, rng, self.training)
-            x[key] = finish_numpy(images, self.config)
-        x = x if self.named else x["x"]
-        y = self.labels[indices] if self.cdf is None else sample_labels(self.cdf, self.config.seed, epoch, indices)
-        batch = (x, y) if self.weights is None else (x, y, self.weights[indices])
+            views[key] = finish_numpy(images, self.config)
+        y = source.labels[indices] if source.cdf is None else sample_labels(source.cdf, self.config.seed, epoch, indices)
+        batch = source.batch(views, y, None if source.weights is None else source.weights[indices])
         return batch if self.transform is None else self.transform(*batch)
 
     def epoch_batches(self, epoch=None):
@@ -172,7 +149,7 @@ class RecordPyDataset(keras.utils.PyDataset):
         """Every batch of epochs initial_epoch .. epochs - 1 in order: what the tf.data pipeline's
         `make_dataset(..., epochs=, initial_epoch=)` yields (needs `epochs`)."""
         if self.epochs is None:
-            raise ValueError("stream() needs the dataset made with epochs=")
+            raise PipelineError("pipeline: stream() needs the dataset made with epochs=")
         for epoch in range(self.initial_epoch, self.epochs):
             yield from self.epoch_batches(epoch)
 

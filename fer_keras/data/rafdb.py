@@ -12,9 +12,9 @@ The split is the file name's prefix (train_ / test_).
 import re
 from pathlib import Path
 
-from fer_keras.data.errors import DatasetError
 from fer_keras.data.files import columns, parse_lines
 from fer_keras.data.folder import canonical_label, image_record
+from fer_keras.errors import DatasetError
 
 RAF_ORDER = ("surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutral")
 RAF_TO_CANONICAL = {str(i + 1): canonical_label(name) for i, name in enumerate(RAF_ORDER)}

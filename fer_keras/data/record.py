@@ -52,3 +52,11 @@ class DatasetRecord:
             split=self.split if split is None else split,
             extra={key: take(value) for key, value in self.extra.items()},
         )
+
+
+def sample_weights(labels):
+    """Balanced per-sample weights, exactly sklearn's compute_sample_weight("balanced", labels):
+    n_samples / (n_classes_present * count(label)) (AMDCNN's class balancing)."""
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    return compute_sample_weight("balanced", labels)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.data.errors import DatasetError
 from fer_keras.data.folder import IMAGE_SUFFIXES, load_folder
 from fer_keras.data.record import DatasetRecord
+from fer_keras.errors import DatasetError
 
 SPLITS = ("Train", "Val", "Test")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fer_keras.errors import ArgumentError
+from fer_keras.errors import ArgumentError, DatasetError
 
 PROTOCOLS = ("random", "subject")
 
@@ -35,22 +35,22 @@ def kfold(record, k=10, protocol="random", seed=0):
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+        raise ArgumentError(None, problem=f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
     if not isinstance(k, int) or k < 2:
-        raise ValueError(f"k must be an integer >= 2, got {k!r}")
+        raise ArgumentError(None, problem=f"k must be an integer >= 2, got {k!r}")
     labels = np.asarray(record.labels)
     if len(labels) < k:
-        raise ValueError(f"{record.name}: {len(labels)} samples cannot make {k} folds")
+        raise DatasetError(f"{record.name}: {len(labels)} samples cannot make {k} folds")
     if protocol == "random":
         splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
         parts = splitter.split(np.zeros(len(labels)), labels)
         name = f"random {k}-fold (stratified, seed {seed})"
     else:
         if record.subjects is None:
-            raise ValueError(f"{record.name}: protocol='subject' needs subject ids, and this dataset has none")
+            raise DatasetError(f"{record.name}: protocol='subject' needs subject ids, and this dataset has none")
         subjects = np.asarray(record.subjects)
         if len(np.unique(subjects)) < k:
-            raise ValueError(f"{record.name}: {len(np.unique(subjects))} subjects cannot make {k} subject-independent folds")
+            raise DatasetError(f"{record.name}: {len(np.unique(subjects))} subjects cannot make {k} subject-independent folds")
         splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
         parts = splitter.split(np.zeros(len(labels)), labels, groups=subjects)
         name = f"subject-independent {k}-fold (seed {seed})"

@@ -1,7 +1,7 @@
 """Export a trained fer_keras model for serving: a TensorFlow SavedModel, TFLite (float32, float16
 or int8) or ONNX, with one signature from the model's float input(s) to its probabilities.
 
-    from fer_keras.trained import load_trained
+    from fer_keras.loading import load_trained
     from fer_keras.export import export_model, load_exported
     trained = load_trained(pretrained="amdcnn_fer2013")
     path, details = export_model(trained, "tflite", "amdcnn_int8.tflite", quantize="int8",
@@ -14,7 +14,7 @@ inputs, float32, batch size free, values in [0, 1] as the recipe's pipeline deli
 ("normalization: unit"), named as in Keras ("image"; MrCAR: "face", "eyes", "mouth"); its one
 output, "probabilities", is the model's (N, classes) probabilities (AMDCNN: the fused output). The
 other outputs (cosines, features) are left out. Preprocessing stays outside the artefact, as in
-`fer_keras.inference.classify`: uint8 -> x / 255, centre crop (or the ten views of ten-crop test-time
+`fer_keras.classify.classify`: uint8 -> x / 255, centre crop (or the ten views of ten-crop test-time
 augmentation, whose predictions the caller averages) to the input size.
 
 Formats and quantisation:
@@ -44,7 +44,7 @@ existing folder above it) must take a new file (a probe file is made and removed
 folder is named before the conversion. Every artefact is written under a hidden temporary name
 beside `out` and moved into place only once complete, so a failed export leaves `out` as it was.
 
-The package's modules: signature.py (names, `ExportError`, the serving signature and contract),
+The package's modules: signature.py (names, the serving signature and contract),
 calibration.py (int8 calibration images, `pipeline_inputs`), savedmodel.py, tflite.py, onnx.py (one
 a format: its converter and its runner), write.py (`export_model`, `check_out`), runtime.py
 (`load_exported`), parity.py (`parity`, for tests and benchmarks). Converters that tests replace
@@ -56,6 +56,7 @@ Errors are `ExportError`s (`fer_keras.errors.ArgumentError`s) naming the argumen
 not convert, the converter's reason.
 """
 
+from fer_keras.errors import ExportError
 from fer_keras.export.calibration import calibration_inputs, pipeline_inputs
 from fer_keras.export.onnx import _export_onnx
 from fer_keras.export.parity import parity
@@ -66,7 +67,6 @@ from fer_keras.export.signature import (
     FORMATS,
     MARKER,
     QUANTIZATIONS,
-    ExportError,
     contract,
     input_names,
     serving_function,

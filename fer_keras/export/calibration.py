@@ -1,13 +1,14 @@
 """The images that calibrate int8 quantisation, and the float inputs a model takes for a record's
-images (`pipeline_inputs`: the recipe's evaluation pipeline, as `fer_keras.inference.classify`
+images (`pipeline_inputs`: the recipe's evaluation pipeline, as `fer_keras.classify.classify`
 feeds the Keras model)."""
 
 from pathlib import Path
 
 import numpy as np
 
+from fer_keras.errors import ExportError
 from fer_keras.evaluation import evaluation_inputs
-from fer_keras.export.signature import DEFAULT_CALIBRATION_SAMPLES, ExportError, input_names
+from fer_keras.export.signature import DEFAULT_CALIBRATION_SAMPLES, input_names
 
 
 def pipeline_inputs(trained, record):
@@ -23,26 +24,28 @@ def pipeline_inputs(trained, record):
     return np.concatenate(batches).astype(np.float32)
 
 
-def calibration_inputs(trained, data=None, samples=DEFAULT_CALIBRATION_SAMPLES, seed=0):
+def calibration_inputs(trained, data=None, samples=DEFAULT_CALIBRATION_SAMPLES, seed=0, names=("data", "samples")):
     """(inputs, description) for int8 calibration: `samples` images drawn at random (seeded) from
     the training split of the model's own dataset (`fer_keras.data.splits.load_splits` on the recipe;
     `data` the dataset's file or folder, default the run's data, else FER2013's bundled sample of
-    Training rows), through the recipe's evaluation pipeline (`pipeline_inputs`)."""
+    Training rows), through the recipe's evaluation pipeline (`pipeline_inputs`). ExportErrors name
+    `data` and `samples` as the caller does (`names`; export_model: calibration, calibration_samples)."""
     from fer_keras.data.files import path_kind
     from fer_keras.data.splits import load_splits
 
+    data_name, samples_name = names
     data = data if data is not None else trained.data
     if data is not None and not Path(data).exists():
-        raise ExportError("data", data, "no such file or folder")
+        raise ExportError(data_name, data, "no such file or folder")
     if data is not None and path_kind(data):
-        raise ExportError("data", data, f"is {path_kind(data)}, not a dataset file or folder")
+        raise ExportError(data_name, data, f"is {path_kind(data)}, not a dataset file or folder")
     if samples < 1:
-        raise ExportError("samples", samples, "expected a positive integer")
+        raise ExportError(samples_name, samples, "expected a positive integer")
     recipe = {**trained.recipe, "data": {**trained.recipe["data"], "test": None}}  # the test split plays no part
     try:
         train = load_splits(recipe, data)[0]
-    except ValueError as err:  # DatasetError is a ValueError too
-        raise ExportError("data", data, str(err)) from err
+    except ValueError as err:  # the data file's DatasetError (or the recipe's folds): named as the caller's data
+        raise ExportError(data_name, data, str(err)) from err
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(len(train), min(samples, len(train)), replace=False))
     arrays = pipeline_inputs(trained, train.subset(chosen, split=train.split))

@@ -4,7 +4,8 @@ tf2onnx, onnx and onnxruntime are optional (pip install 'fer_keras[export]')."""
 
 import json
 
-from fer_keras.export.signature import OUTPUT, ExportError, contract, serving_function
+from fer_keras.errors import ExportError
+from fer_keras.export.signature import OUTPUT, contract, serving_function
 
 
 def _needs_onnx(*modules):

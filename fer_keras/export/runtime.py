@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.export import onnx, savedmodel, tflite
-from fer_keras.export.signature import FORMATS, SUFFIXES, ExportError
+from fer_keras.errors import ExportError
+from fer_keras.export.signature import FORMATS, SUFFIXES
 
 RUNNERS = {"savedmodel": savedmodel.runner, "tflite": tflite.runner, "onnx": onnx.runner}
 

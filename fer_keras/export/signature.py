@@ -1,9 +1,8 @@
 """What every export format shares: the names (formats, quantisations, the output, the SavedModel
-marker), `ExportError`, and the one serving signature (`serving_function`) with the contract a
+marker) and the one serving signature (`serving_function`) with the contract a
 server needs (`contract`)."""
 
-from fer_keras.errors import ArgumentError
-from fer_keras.trained import model_inputs, uses_regions
+from fer_keras.loading import model_inputs, uses_regions
 
 FORMATS = ("savedmodel", "tflite", "onnx")
 QUANTIZATIONS = ("float16", "int8")
@@ -14,10 +13,6 @@ MARKER = "fer_keras_export.json"  # in every SavedModel export: its details; let
 SAVEDMODEL_ENTRIES = frozenset({"saved_model.pb", "fingerprint.pb", "variables", "assets", "assets.extra", MARKER})
 RANGES = {"unit": "[0, 1]: uint8 pixels / 255", "centered": "[-1, 1]: uint8 pixels / 127.5 - 1",
           "standard": "each image standardised to zero mean, unit variance", "none": "uint8 pixel values as floats"}
-
-
-class ExportError(ArgumentError):
-    """An export that cannot be done (wrong arguments, an op a converter lacks); names the argument."""
 
 
 # ------------------------------------------------------------------------------ the signature
@@ -63,5 +58,5 @@ def contract(trained):
     }
 
 
-__all__ = ["DEFAULT_CALIBRATION_SAMPLES", "FORMATS", "MARKER", "QUANTIZATIONS", "ExportError", "contract", "input_names",
+__all__ = ["DEFAULT_CALIBRATION_SAMPLES", "FORMATS", "MARKER", "QUANTIZATIONS", "contract", "input_names",
            "serving_function"]

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 
 from fer_keras import __version__
-from fer_keras.errors import ArgumentError
+from fer_keras.errors import ExportError
 from fer_keras.export.calibration import calibration_inputs
 from fer_keras.export.signature import (
     DEFAULT_CALIBRATION_SAMPLES,
@@ -26,7 +26,6 @@ from fer_keras.export.signature import (
     QUANTIZATIONS,
     SAVEDMODEL_ENTRIES,
     SUFFIXES,
-    ExportError,
     contract,
 )
 
@@ -178,7 +177,7 @@ def check_arguments(fmt, quantize=None, calibration=None):
 
 def export_model(trained, fmt, out, quantize=None, calibration=None, calibration_samples=None, opset=None,
                  float_layers=None, overwrite=False):
-    """Export `trained` (a `fer_keras.trained.Trained`) as `fmt` ("savedmodel", "tflite", "onnx")
+    """Export `trained` (a `fer_keras.loading.Trained`) as `fmt` ("savedmodel", "tflite", "onnx")
     to `out` (a directory for savedmodel, a file otherwise); returns (path, details).
 
     `out` is checked first (`check_out`): a SavedModel goes to a new or empty folder or replaces an
@@ -203,11 +202,8 @@ def export_model(trained, fmt, out, quantize=None, calibration=None, calibration
     if quantize == "int8":
         if calibration is None or isinstance(calibration, (str, os.PathLike)):
             samples = calibration_samples or DEFAULT_CALIBRATION_SAMPLES
-            try:
-                calibration, where = calibration_inputs(trained, calibration, samples)
-            except ArgumentError as err:  # named as calibration_inputs calls them
-                argument = {"data": "calibration", "samples": "calibration_samples"}.get(err.argument, err.argument)
-                raise ExportError(argument, err.value, err.problem) from err
+            calibration, where = calibration_inputs(trained, calibration, samples,
+                                                    names=("calibration", "calibration_samples"))
             details["calibration"] = where
         else:
             details["calibration"] = {"data": "inputs given by the caller"}

@@ -21,14 +21,12 @@ from fer_keras.models.mrcar import build_mrcar
 from fer_keras.models.pretrained import DEFAULT_PRETRAINED, available_pretrained, load_pretrained, pretrained_info
 from fer_keras.models.registry import ModelInfo, build_model, get_model_info, list_models, register_model
 
-available_models = list_models  # the earlier name
-
 # The papers' inputs per dataset, from the registry: {model: {dataset: (H, W, C)}}.
 INPUT_SHAPES = {name: dict(get_model_info(name).default_input_shapes) for name in list_models()}
 
 
 __all__ = [
-    "DEFAULT_PRETRAINED", "INPUT_SHAPES", "ModelInfo", "available_models", "available_pretrained", "build_amdcnn",
+    "DEFAULT_PRETRAINED", "INPUT_SHAPES", "ModelInfo", "available_pretrained", "build_amdcnn",
     "build_lban", "build_mifad_net", "build_model", "build_mrcar", "complexity", "get_model_info", "layer_table",
     "list_models", "load_pretrained", "pretrained_info", "register_model",
 ]

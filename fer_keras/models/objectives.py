@@ -15,12 +15,17 @@
 
 For the center-type losses the training model takes a second input "labels" and wraps the
 inference model (which it shares weights with); fit it on `with_labels(x, y)`.
+
+A loss or option these functions refuse, or a model without the outputs the loss needs, is an
+ArgumentError about `loss` (the recipe's loss section), "loss: ..."; the loss classes' own checks
+of their values are Keras-style ValueErrors (fer_keras.losses).
 """
 
 from dataclasses import dataclass
 
 import keras
 
+from fer_keras.errors import ArgumentError
 from fer_keras.losses import AMSoftmaxLoss, ArcFaceLoss, CenterLoss, IslandLoss, IsletsLoss
 
 CENTER_LOSSES = {"center": CenterLoss, "island": IslandLoss, "islets": IsletsLoss}
@@ -46,9 +51,8 @@ class TrainingModel:
 
 def _require(model, output, loss):
     if output not in model.output:
-        raise ValueError(
-            f"Loss {loss!r} needs a {output!r} output, but model {model.name!r} has {sorted(model.output)}"
-        )
+        raise ArgumentError("loss", problem=f"Loss {loss!r} needs a {output!r} output, but model {model.name!r} has "
+                            f"{sorted(model.output)}")
 
 
 AUX_HEAD = "aux"
@@ -77,7 +81,8 @@ def make_training_model(model, loss, num_classes=7, scale: float = 30.0, margin:
     """
     _check_arguments(loss, aux_weight, sample_weights_on, label_smoothing, center_options)
     if not isinstance(model.output, dict):
-        raise ValueError(f"make_training_model needs a model with dict outputs, got {type(model.output).__name__}")
+        raise ArgumentError("model", problem=f"make_training_model needs a model with dict outputs, got "
+                            f"{type(model.output).__name__}")
     if loss == "softmax":
         _require(model, "probabilities", loss)
         if label_smoothing:
@@ -91,7 +96,8 @@ def make_training_model(model, loss, num_classes=7, scale: float = 30.0, margin:
     if loss == "am_softmax":
         heads = [name for name in model.output if name.endswith("_cosine")]
         if not heads:
-            raise ValueError(f"Loss 'am_softmax' needs '<head>_cosine' outputs; model {model.name!r} has {sorted(model.output)}")
+            raise ArgumentError("loss", problem=f"Loss 'am_softmax' needs '<head>_cosine' outputs; model {model.name!r} "
+                                f"has {sorted(model.output)}")
         losses = {name: _margin_loss(loss, scale, margin) for name in heads}
         if len(heads) > 1:
             losses["probabilities"] = "sparse_categorical_crossentropy"
@@ -112,16 +118,17 @@ def make_training_model(model, loss, num_classes=7, scale: float = 30.0, margin:
 
 def _check_arguments(loss, aux_weight, sample_weights_on, label_smoothing, center_options):
     if loss not in LOSS_NAMES:
-        raise ValueError(f"Unknown loss {loss!r}; available: {', '.join(LOSS_NAMES)}")
+        raise ArgumentError("loss", problem=f"Unknown loss {loss!r}; available: {', '.join(LOSS_NAMES)}")
     if sample_weights_on not in SAMPLE_WEIGHT_SCOPES:
-        raise ValueError(f"sample_weights_on must be one of {SAMPLE_WEIGHT_SCOPES}, got {sample_weights_on!r}")
+        raise ArgumentError("loss", problem=f"sample_weights_on must be one of {SAMPLE_WEIGHT_SCOPES}, got "
+                            f"{sample_weights_on!r}")
     if not float(aux_weight) >= 0:
-        raise ValueError(f"aux_weight must be >= 0, got {aux_weight!r}")
+        raise ArgumentError("loss", problem=f"aux_weight must be >= 0, got {aux_weight!r}")
     if label_smoothing and loss != "softmax":
-        raise ValueError(f"label_smoothing applies to the softmax loss only, not {loss!r}")
+        raise ArgumentError("loss", problem=f"label_smoothing applies to the softmax loss only, not {loss!r}")
     if center_options and loss not in CENTER_LOSSES:  # they would be dropped without a word
-        raise ValueError(f"loss {loss!r} takes no option(s) {sorted(center_options)}; its options: "
-                         f"{', '.join(loss_options(loss))}")
+        raise ArgumentError(None, problem=f"loss {loss!r} takes no option(s) {sorted(center_options)}; its options: "
+                            f"{', '.join(loss_options(loss))}")
 
 
 def _margin_loss(loss, scale, margin):
@@ -145,7 +152,7 @@ def loss_options(loss):
     import inspect
 
     if loss not in LOSS_NAMES:
-        raise ValueError(f"Unknown loss {loss!r}; available: {', '.join(LOSS_NAMES)}")
+        raise ArgumentError("loss", problem=f"Unknown loss {loss!r}; available: {', '.join(LOSS_NAMES)}")
     own = {name: p for name, p in inspect.signature(make_training_model).parameters.items()
            if name not in ("model", "loss", "num_classes") and p.kind is not p.VAR_KEYWORD}
     if loss in CENTER_LOSSES:
@@ -162,16 +169,14 @@ def loss_options(loss):
 
 def check_objective(loss, num_classes=7, scale=30.0, margin=None, loss_weight=None, aux_weight=1.0,
                     sample_weights_on="all", label_smoothing=0.0, **center_options):
-    """Raise the ValueError `make_training_model` would raise for these options, without a model:
-    the argument checks, then the losses' own constructors (which check their values)."""
+    """Raise the error `make_training_model` would raise for these options, without a model: the
+    argument checks (ArgumentError), then the losses' own constructors (which check their values:
+    a ValueError, or a TypeError for a value of the wrong type)."""
     _check_arguments(loss, aux_weight, sample_weights_on, label_smoothing, center_options)
     if loss in ("arcface", "angular", "am_softmax"):
         _margin_loss(loss, scale, margin)
     elif loss in CENTER_LOSSES:
-        try:
-            _center_loss(loss, num_classes, loss_weight, center_options, name=f"checked_{loss}_loss")
-        except TypeError as err:
-            raise ValueError(str(err)) from None
+        _center_loss(loss, num_classes, loss_weight, center_options, name=f"checked_{loss}_loss")
 
 
 def with_labels(x, y, model):

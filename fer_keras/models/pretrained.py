@@ -7,7 +7,8 @@
 Each entry is one `<name>.weights.npz` in fer_keras/assets/pretrained: the weights in float16 (in
 the order of `model.weights`) plus a JSON header (the model's builder arguments, the recipe it was
 trained with, class names, provenance and its PublicTest metrics). `manifest.json` beside them
-records each file's SHA-256, which `load_pretrained` checks before reading it.
+records each file's SHA-256, which `load_pretrained` checks before reading it. A missing, unknown
+or corrupted entry is a PretrainedError naming the argument that named it.
 """
 
 import hashlib
@@ -16,17 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.errors import FerKerasError
+from fer_keras.errors import PretrainedError
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "assets" / "pretrained"
 MANIFEST = PRETRAINED_DIR / "manifest.json"
 # predict's model: the most accurate bundled one (README, "Pretrained weights")
 DEFAULT_PRETRAINED = "amdcnn_plus_fer2013"
 _HEADER = "__header__"
-
-
-class PretrainedError(FerKerasError, ValueError):
-    """A missing, unknown or corrupted pretrained entry; the message names it."""
 
 
 def _manifest():
@@ -46,17 +43,17 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def _verified_file(name):
+def _verified_file(name, argument="name"):
     entries = _manifest()
     if name not in entries:
-        raise PretrainedError(f"no pretrained model {name!r}; available: {', '.join(sorted(entries)) or 'none'}")
+        raise PretrainedError(argument, name, f"no pretrained model {name!r}; available: {', '.join(sorted(entries)) or 'none'}")
     path = PRETRAINED_DIR / entries[name]["file"]
     if not path.is_file():
-        raise PretrainedError(f"pretrained {name!r}: {path} is missing from the installed package")
+        raise PretrainedError(argument, name, f"pretrained {name!r}: {path} is missing from the installed package")
     found = sha256_of(path)
     if found != entries[name]["sha256"]:
-        raise PretrainedError(f"pretrained {name!r}: {path} has SHA-256 {found}, expected {entries[name]['sha256']} "
-                              "(the file is corrupted or was replaced; reinstall fer_keras)")
+        raise PretrainedError(argument, name, f"pretrained {name!r}: {path} has SHA-256 {found}, expected "
+                              f"{entries[name]['sha256']} (the file is corrupted or was replaced; reinstall fer_keras)")
     return path
 
 
@@ -79,25 +76,27 @@ def load_pretrained(name=DEFAULT_PRETRAINED):
     return load_pretrained_with_info(name)[0]
 
 
-def load_pretrained_with_info(name=DEFAULT_PRETRAINED):
-    """(model, header) of pretrained `name`, from one verified read of its file."""
-    from fer_keras.models import build_model
+def load_pretrained_with_info(name=DEFAULT_PRETRAINED, argument="name"):
+    """(model, header) of pretrained `name`, from one verified read of its file; a PretrainedError
+    names `argument` (the caller's name for `name`)."""
+    from fer_keras.models.registry import build_model
 
-    header, weights = _read(_verified_file(name))
+    header, weights = _read(_verified_file(name, argument))
     model = build_model(header["model"], input_shape=header["input_shape"], num_classes=header["num_classes"],
                         **header["options"])
-    _assign(model, weights, f"pretrained {name!r}")
+    _assign(model, weights, f"pretrained {name!r}", argument, name)
     return model, header
 
 
-def _assign(model, weights, source):
+def _assign(model, weights, source, argument=None, value=None):
+    """Load `weights` into `model`; a PretrainedError about `source` (naming `argument`) when they do not fit."""
     if len(model.weights) != len(weights):
-        raise PretrainedError(f"{source}: {len(weights)} arrays for a model with {len(model.weights)} weights")
-    for variable, value in zip(model.weights, weights):
-        if tuple(variable.shape) != value.shape:
-            raise PretrainedError(f"{source}: {variable.path} has shape {tuple(variable.shape)}, "
-                                  f"the file holds {value.shape}")
-        variable.assign(value.astype(variable.dtype))
+        raise PretrainedError(argument, value, f"{source}: {len(weights)} arrays for a model with {len(model.weights)} weights")
+    for variable, array in zip(model.weights, weights):
+        if tuple(variable.shape) != array.shape:
+            raise PretrainedError(argument, value, f"{source}: {variable.path} has shape {tuple(variable.shape)}, "
+                                  f"the file holds {array.shape}")
+        variable.assign(array.astype(variable.dtype))
 
 
 def assign_pretrained_file(model, path):
@@ -115,7 +114,7 @@ def save_pretrained(model, header, path, dtype="float16"):
 
     missing = {"model", "input_shape", "num_classes", "options"} - set(header)
     if missing:
-        raise ValueError(f"save_pretrained: header lacks {sorted(missing)}")
+        raise PretrainedError(None, problem=f"save_pretrained: header lacks {sorted(missing)}")
     arrays = {f"w{i:04d}": keras.ops.convert_to_numpy(v).astype(dtype) for i, v in enumerate(model.weights)}
     header = {**header, "num_weights": len(arrays), "dtype": dtype, "weight_paths": [v.path for v in model.weights]}
     arrays[_HEADER] = np.frombuffer(json.dumps(header).encode("utf-8"), np.uint8)

@@ -77,8 +77,8 @@ def register_model(name=None, *, title, paper, default_input_shapes, loss, outpu
         key = name or builder.__name__.removeprefix("build_")
         known = _REGISTRY.get(key)
         if known is not None and known.builder.__qualname__ != builder.__qualname__:
-            raise ValueError(f"register_model: {key!r} is already registered by {known.builder.__module__}."
-                             f"{known.builder.__qualname__}")
+            raise ArgumentError(None, problem=f"register_model: {key!r} is already registered by "
+                                f"{known.builder.__module__}.{known.builder.__qualname__}")
         shapes = {dataset: tuple(int(d) for d in shape) for dataset, shape in default_input_shapes.items()}
         _REGISTRY[key] = ModelInfo(key, builder, paper, shapes, loss, tuple(outputs), tuple(inputs), str(title))
         return builder

@@ -68,8 +68,8 @@ def _no_recipe(name):
     return RecipeError(f"No recipe {name!r}; available: {', '.join(available_recipes()) or 'none found'}")
 
 
-def _find(name, beside=None, including=None):
-    """The file of recipe `name`: a .yaml path (also relative to the folder `beside`), else
+def _lookup(name, beside=None, including=None):
+    """The file of recipe `name`, or None: a .yaml path (also relative to the folder `beside`), else
     ./experiments/<name>.yaml, else the package's <name>.yaml. A file never finds itself as its own
     base (`including`): ./experiments/amdcnn_fer2013.yaml may say `base: amdcnn_fer2013`."""
     name = str(name)
@@ -80,7 +80,15 @@ def _find(name, beside=None, including=None):
     for found in (local_recipes().get(name), shipped_recipes().get(name)):
         if found is not None and (including is None or str(found) != str(including)):
             return found
-    raise _no_recipe(name)
+    return None
+
+
+def _find(name, beside=None, including=None):
+    """`_lookup`'s file; a RecipeError naming the recipes there are when there is none."""
+    found = _lookup(name, beside, including)
+    if found is None:
+        raise _no_recipe(name)
+    return found
 
 
 def _merge(base, update):
@@ -158,19 +166,26 @@ def validate(recipe, source="recipe", overrides=()):
         raise RecipeError(f"{where}: {problem}") from None
 
 
-def recipe_file(name, dataset=None):
-    """The file of recipe `name` (as `load_recipe` resolves it): a Path or a package resource."""
+def find_recipe(name, dataset=None):
+    """The file of recipe `name` as `load_recipe` resolves it (a Path or a package resource), or
+    None: a model name is <name>_<dataset> (default fer2013), and a recipe family with the dataset
+    left out is completed the same way (amdcnn_plus -> amdcnn_plus_fer2013)."""
     from fer_keras.models.registry import list_models
 
     if name in list_models():
         name = f"{name}_{dataset or 'fer2013'}"
-    try:
-        return _find(name)
-    except RecipeError:  # a recipe family with the dataset left out: amdcnn_plus -> amdcnn_plus_fer2013
-        try:
-            return _find(f"{name}_{dataset or 'fer2013'}")
-        except RecipeError:
-            raise _no_recipe(name) from None
+    found = _lookup(name)
+    return found if found is not None else _lookup(f"{name}_{dataset or 'fer2013'}")
+
+
+def recipe_file(name, dataset=None):
+    """`find_recipe`'s file; a RecipeError naming the recipes there are when there is none."""
+    from fer_keras.models.registry import list_models
+
+    found = find_recipe(name, dataset)
+    if found is None:
+        raise _no_recipe(f"{name}_{dataset or 'fer2013'}" if name in list_models() else name)
+    return found
 
 
 def load_recipe(name, dataset=None, overrides=()):
@@ -220,5 +235,5 @@ def recipe_catalog():
     return entries
 
 
-__all__ = ["SECTIONS", "apply_override", "available_recipes", "load_recipe", "recipe_catalog", "recipe_file",
+__all__ = ["SECTIONS", "apply_override", "available_recipes", "find_recipe", "load_recipe", "recipe_catalog", "recipe_file",
            "shipped_recipes", "validate"]

@@ -6,6 +6,7 @@ import numpy as np
 
 from fer_keras.data.faces.checks import _check_image, _check_landmarks, _check_size, _check_template
 from fer_keras.data.faces.landmarks import FaceLandmarks
+from fer_keras.errors import ArgumentError
 
 BORDERS = ("replicate", "constant", "reflect")
 
@@ -26,7 +27,7 @@ def _similarity(source, target, rotation=True):
     wc = w - w.mean(axis=-1, keepdims=True)
     spread = (np.abs(zc) ** 2).sum(axis=-1)
     if np.any(spread < 1e-12):
-        raise ValueError("landmarks: all five points coincide; no alignment is defined")
+        raise ArgumentError("landmarks", problem="all five points coincide; no alignment is defined")
     a = (np.conj(zc) * wc).sum(axis=-1) / spread
     if not rotation:
         a = a.real + 0j
@@ -54,7 +55,7 @@ def _border(border):
     import cv2
 
     if border not in BORDERS:
-        raise ValueError(f"border: expected one of {BORDERS}, got {border!r}")
+        raise ArgumentError("border", problem=f"expected one of {BORDERS}, got {border!r}")
     return {"replicate": cv2.BORDER_REPLICATE, "constant": cv2.BORDER_CONSTANT, "reflect": cv2.BORDER_REFLECT_101}[border]
 
 

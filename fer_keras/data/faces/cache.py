@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.data.errors import DatasetError
 from fer_keras.data.faces.checks import _check_images, _check_template
 from fer_keras.data.faces.detect import DETECTOR_DEFAULTS, detector_settings
 from fer_keras.data.faces.landmarks import FaceLandmarks
+from fer_keras.errors import ArgumentError, DatasetError
 
 CACHE_VERSION = 1
 
@@ -125,7 +125,7 @@ def landmarks_for_record(record, cache=True, template=None, progress=None, **det
     template = _check_template(template)
     unknown = set(detector_options) - {"pad", "min_face_size", "scale_factor", "thresholds", "batch_size", "device"}
     if unknown:
-        raise ValueError(f"landmarks_for_record: unknown option(s) {sorted(unknown)}")
+        raise ArgumentError(None, problem=f"landmarks_for_record: unknown option(s) {sorted(unknown)}")
     settings = detector_settings(**{k: detector_options.get(k, v) for k, v in DETECTOR_DEFAULTS.items()})
     path = landmarks_cache_file(record, settings) if cache else None
     key_text = path.name if path is not None else ""

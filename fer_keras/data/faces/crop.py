@@ -2,7 +2,7 @@
 head-and-shoulders photos): `crop_faces` finds each image's face with MTCNN (`landmarks_for_record`,
 so the landmarks are cached on disk), aligns its five landmarks onto `TEMPLATE` and crops a square
 of `side` pixels, the geometry `fer-keras predict` gives a photo's face for a FER2013-trained model
-(`fer_keras.inference.face_inputs`).
+(`fer_keras.classify.face_inputs`).
 
 Readers of such datasets call it (`fer_keras.data.jaffe.load_jaffe`, `face_crop=True` by default),
 so training, evaluation and k-fold subsets all see the same crops. Images where MTCNN finds no

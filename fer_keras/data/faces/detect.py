@@ -18,6 +18,7 @@ import numpy as np
 
 from fer_keras.data.faces.checks import _check_images, _check_template
 from fer_keras.data.faces.landmarks import FaceLandmarks
+from fer_keras.errors import ArgumentError
 
 DETECTOR_DEFAULTS = {
     "pad": 0.15,
@@ -59,7 +60,8 @@ def _pyramid_min_face_size(side, min_face_size, scale_factor):
     min_face_size <= the one asked for that keeps every level >= 12 pixels."""
     count = round(-((np.log(side / 12) / np.log(scale_factor)) + 1))
     if count < 1:
-        raise ValueError(f"images: too small for MTCNN ({side} px on the short side after padding; at least 21 needed)")
+        raise ArgumentError("images", problem=f"too small for MTCNN ({side} px on the short side after padding; at least 21 "
+                            "needed)")
     return min(float(min_face_size), side * scale_factor ** (count - 1))
 
 
@@ -113,11 +115,11 @@ def detector_settings(pad, min_face_size, scale_factor, thresholds, **more):
 
 def _check_options(batch_size, pad, thresholds):
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+        raise ArgumentError("batch_size", problem=f"expected a positive int, got {batch_size!r}")
     if not 0 <= float(pad) <= 2:
-        raise ValueError(f"pad: expected a fraction of the image side in [0, 2], got {pad!r}")
+        raise ArgumentError("pad", problem=f"expected a fraction of the image side in [0, 2], got {pad!r}")
     if len(tuple(thresholds)) != 3:
-        raise ValueError(f"thresholds: expected three values (P-Net, R-Net, O-Net), got {thresholds!r}")
+        raise ArgumentError("thresholds", problem=f"expected three values (P-Net, R-Net, O-Net), got {thresholds!r}")
 
 
 def _detections(images, batch_size, pad, min_face_size, scale_factor, thresholds, device, max_side=None):
@@ -278,7 +280,7 @@ def detect_faces(
     images = _check_images([images] if single else images)
     _check_options(batch_size, pad, thresholds)
     if max_side is not None and max_side < 24:
-        raise ValueError(f"max_side: expected None or at least 24 pixels, got {max_side!r}")
+        raise ArgumentError("max_side", problem=f"expected None or at least 24 pixels, got {max_side!r}")
     settings = detector_settings(pad, min_face_size, scale_factor, thresholds, min_confidence=min_confidence)
     faces = [[] for _ in images]
     rejected = [0] * len(images)

@@ -9,6 +9,7 @@ import numpy as np
 from fer_keras.data.faces.align import _border, _warp, alignment_matrix
 from fer_keras.data.faces.checks import _check_image, _check_images, _check_landmarks, _check_size, _check_template
 from fer_keras.data.faces.landmarks import FaceLandmarks
+from fer_keras.errors import ArgumentError
 
 REGIONS = ("face", "eyes", "mouth")
 
@@ -26,11 +27,10 @@ def _check_geometry(geometry):
     for region in ("eyes", "mouth"):
         spec = geometry.get(region) if isinstance(geometry, dict) else None
         if not isinstance(spec, dict) or set(spec) != {"width", "above", "below"}:
-            raise ValueError(
-                f"geometry: expected {{'eyes': {{'width', 'above', 'below'}}, 'mouth': {{...}}}} (units of d), got {geometry!r}"
-            )
+            raise ArgumentError("geometry", problem="expected {'eyes': {'width', 'above', 'below'}, 'mouth': {...}} (units of "
+                                f"d), got {geometry!r}")
         if spec["width"] <= 0 or spec["above"] + spec["below"] <= 0:
-            raise ValueError(f"geometry[{region!r}]: the band must have a positive width and height, got {spec}")
+            raise ArgumentError(f"geometry[{region!r}]", problem=f"the band must have a positive width and height, got {spec}")
     return geometry
 
 
@@ -90,7 +90,8 @@ def region_crops_for_record(record, landmarks, size, template=None, geometry=Non
     """
     images = record.images if hasattr(record, "images") else record
     if not isinstance(images, np.ndarray):
-        raise ValueError(f"record: expected a DatasetRecord or an (N, H, W, C) uint8 array, got {type(record).__name__}")
+        raise ArgumentError("record", problem="expected a DatasetRecord or an (N, H, W, C) uint8 array, got "
+                            f"{type(record).__name__}")
     images = _check_images(images, "record.images" if hasattr(record, "images") else "record")
     points = _check_landmarks(landmarks, batch=len(images))
     size = _check_size(size)

@@ -1,6 +1,7 @@
 """Writes that a kill or a full disk cannot leave half done.
 
     write_atomically(path, lambda temporary: model.save_weights(temporary))
+    write_json(metrics, run / "metrics.json")
 
 `write_atomically` writes a file under a hidden temporary name beside it (`temporary_name`: the
 suffix Keras asks for is kept) and renames it over `path`; a failed write removes the temporary
@@ -8,12 +9,13 @@ file (`discard`: after closing what still holds it open, such as an h5py file, w
 otherwise retry its writes at exit, print tracebacks and may crash) and re-raises. `is_disk_full`
 tells a full disk (or quota) from other failures, whatever wrapped it; `cut_torn_line` drops the
 last, unfinished line of a log a full disk cut short; `link_or_copy` keeps a second name for a file
-without copying it.
+without copying it; `write_json` writes a JSON file so.
 """
 
 import contextlib
 import errno
 import gc
+import json
 import os
 import shutil
 import sys
@@ -59,6 +61,12 @@ def write_atomically(path, write):
         raise
 
 
+def write_json(data, path):
+    """Write `data` as indented JSON to `path` atomically (a temporary file beside it, renamed)."""
+    text = json.dumps(data, indent=2) + "\n"
+    write_atomically(Path(path), lambda temporary: Path(temporary).write_text(text))
+
+
 def link_or_copy(source, target):
     """`target` becomes another name of `source` (a hard link: no copy, no space), or a copy
     where the filesystem has no hard links."""
@@ -88,4 +96,4 @@ def is_disk_full(err):
     return "No space left on device" in text or "Disk quota exceeded" in text
 
 
-__all__ = ["cut_torn_line", "discard", "is_disk_full", "link_or_copy", "temporary_name", "write_atomically"]
+__all__ = ["cut_torn_line", "discard", "is_disk_full", "link_or_copy", "temporary_name", "write_atomically", "write_json"]

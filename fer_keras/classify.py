@@ -1,9 +1,9 @@
 """Classify faces in photos with a trained model: turn each face into the model's inputs, then run
 them through the recipe's evaluation pipeline.
 
+    from fer_keras.classify import classify, face_inputs
     from fer_keras.data.faces import detect_faces
-    from fer_keras.inference import classify, face_inputs
-    from fer_keras.trained import load_trained
+    from fer_keras.loading import load_trained
     trained = load_trained(pretrained="amdcnn_fer2013")
     marks = detect_faces(photo)                                   # (H, W, 3) uint8 RGB
     inputs = face_inputs(photo, marks, trained.recipe, trained.model)
@@ -17,43 +17,15 @@ training faces were (`face_rotation`: MrCAR, RAF-DB), in the model's channels, a
 to the input size, normalisation), exactly as the dataset images did. MrCAR gets its face, eyes and
 mouth crops (`fer_keras.data.faces.region_crops`) the same way.
 
-Loading models moved to `fer_keras.trained` and evaluating a split to `fer_keras.evaluation`; their
-names are re-exported here, as they were importable from this module before.
+Loading a model is `fer_keras.loading`'s; evaluating one on a dataset split, `fer_keras.evaluation`'s;
+detecting the faces of image and video files, `fer_keras.predict`'s.
 """
 
 import numpy as np
 
 from fer_keras.data.datasets import DATASETS
-from fer_keras.evaluation import (
-    TTA_CHOICES,
-    Evaluation,
-    eval_config,
-    evaluate_model,
-    load_eval_record,
-    predict_probabilities,
-    resolve_tta,
-)
-from fer_keras.trained import (
-    RUN_MODEL_FILES,
-    WEIGHTS_SUFFIXES,
-    Trained,
-    check_model,
-    class_names_for,
-    default_data,
-    input_shape,
-    load_model_weights,
-    load_pretrained_trained,
-    load_run,
-    load_trained,
-    model_inputs,
-    model_recipe,
-    num_outputs,
-    run_config,
-    uses_regions,
-)
-
-# Names of fer_keras.trained and fer_keras.evaluation importable from here (not in __all__).
-_MOVED = (RUN_MODEL_FILES, TTA_CHOICES, WEIGHTS_SUFFIXES, check_model, load_pretrained_trained, num_outputs)
+from fer_keras.evaluation import eval_config, predict_probabilities
+from fer_keras.loading import input_shape, num_outputs, uses_regions
 
 
 def face_side(recipe, model):
@@ -159,25 +131,4 @@ def classify(model, recipe, inputs, batch_size=32, tta=None):
     return average_ten_crop(probabilities) if tta == "tencrop" else probabilities
 
 
-__all__ = [
-    "Evaluation",
-    "Trained",
-    "class_names_for",
-    "classify",
-    "concat_inputs",
-    "default_data",
-    "eval_config",
-    "evaluate_model",
-    "face_inputs",
-    "face_side",
-    "input_shape",
-    "load_eval_record",
-    "load_model_weights",
-    "load_run",
-    "load_trained",
-    "model_inputs",
-    "model_recipe",
-    "resolve_tta",
-    "run_config",
-    "uses_regions",
-]
+__all__ = ["classify", "concat_inputs", "face_inputs", "face_rotation", "face_side"]

@@ -1,13 +1,14 @@
-"""A trained model and what using it needs: load it from a training run, a weights file or a
+"""Loading a trained model with what using it needs: from a training run, a weights file or a
 bundled pretrained name, with its recipe and class names.
 
-    from fer_keras.trained import load_run, load_trained, load_model_weights
+    from fer_keras.loading import load_run, load_trained, load_model_weights
     model, recipe = load_run("runs/amdcnn_fer2013")             # best.keras and the run's recipe
     trained = load_trained(pretrained="amdcnn_fer2013")          # a Trained: model, recipe, class_names
     model = load_model_weights("amdcnn", "amdcnn.weights.h5")   # built from the amdcnn_fer2013 recipe
 
 Also what a loaded model takes and gives (`model_inputs`, `input_shape`, `uses_regions`,
-`num_outputs`), which evaluation, photos (fer_keras.inference) and export read.
+`num_outputs`), which evaluation, photos (fer_keras.classify) and export read. A run folder's files
+are fer_keras.run.folder's.
 
 Errors are `fer_keras.errors.ArgumentError`s naming the argument as `load_trained` calls it (run,
 model, weights, pretrained, recipe, overrides), whichever function raised them.
@@ -20,8 +21,7 @@ from pathlib import Path
 from fer_keras import load_model
 from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
 from fer_keras.errors import NO_VALUE, ArgumentError, FerKerasError
-
-RUN_MODEL_FILES = ("best.keras", "last.keras")
+from fer_keras.run.folder import class_names as run_class_names, model_file, read_run_config
 
 
 # ------------------------------------------------------------------------------------- loading
@@ -43,7 +43,9 @@ def _keras_file_problem(path):
     return None
 
 
-def _load_keras_file(path, argument):
+def load_keras_file(path, argument="path"):
+    """The fer_keras model saved in the .keras file `path`; an ArgumentError naming `argument` when
+    it is not a readable Keras model file or not a fer_keras model."""
     import zipfile
     import zlib
 
@@ -54,7 +56,7 @@ def _load_keras_file(path, argument):
         model = load_model(path, compile=False)  # registers fer_keras's layers, losses and schedules first
     except (zipfile.BadZipFile, zlib.error, EOFError) as err:  # a damaged member of the archive
         raise ArgumentError(argument, path, f"not a readable Keras model file ({err})") from err
-    except (ValueError, OSError, TypeError, KeyError) as err:
+    except (ValueError, OSError, TypeError, KeyError) as err:  # Keras's: not a model it can rebuild
         raise ArgumentError(argument, path, f"cannot be loaded as a Keras model ({err})") from err
     check_model(model, argument, path)
     return model
@@ -69,44 +71,25 @@ def check_model(model, argument="model", value=NO_VALUE):
     return model
 
 
-def run_config(run_dir):
-    """The run's config.yaml as a dict (keys recipe, data, protocol, command, ...)."""
-    from fer_keras.training import read_run_config
-
-    return read_run_config(run_dir, "run")
-
-
 def load_run(run_dir):
     """(model, recipe) of a run directory: best.keras (last.keras when the run saved no best) and
     the resolved recipe from its config.yaml."""
-    run = Path(run_dir)
-    saved = run_config(run)
-    for name in RUN_MODEL_FILES:
-        if (run / name).is_file():
-            if name != RUN_MODEL_FILES[0]:
-                print(f"note: {run} has no {RUN_MODEL_FILES[0]}; using {name}", file=sys.stderr)
-            return _load_keras_file(run / name, "run"), saved["recipe"]
-    raise ArgumentError("run", run, f"no {' or '.join(RUN_MODEL_FILES)} (the run has not finished training; "
-                        "resume its training first)")
+    saved = read_run_config(run_dir, "run")
+    return load_keras_file(model_file(run_dir, "run"), "run"), saved["recipe"]
 
 
 def model_recipe(name, dataset=None, recipe=None, overrides=()):
     """The recipe a model name's weights are used with: `recipe` (a recipe name or .yaml file) when
     given, else <name>_<dataset> when that recipe exists, else <name>_fer2013; then `overrides`."""
     from fer_keras.models.registry import list_models
-    from fer_keras.recipes import load_recipe
+    from fer_keras.recipes import find_recipe, load_recipe
 
     if name not in list_models():
         raise ArgumentError("model", name, f"unknown model; available: {', '.join(list_models())}")
     if recipe is not None:
         resolved = load_recipe(recipe, overrides=overrides)
     else:
-        try:
-            resolved = load_recipe(name, dataset, overrides) if dataset else load_recipe(name, None, overrides)
-        except ValueError as err:
-            if not str(err).startswith("No recipe"):
-                raise
-            resolved = load_recipe(name, None, overrides)
+        resolved = load_recipe(name, dataset if dataset and find_recipe(name, dataset) is not None else None, overrides)
     if resolved["model"]["name"] != name:
         raise ArgumentError("recipe", recipe, f"the recipe is for {resolved['model']['name']!r}, not `model={name!r}`")
     return resolved
@@ -139,7 +122,7 @@ def load_model_weights(name, weights_file, recipe=None, **options):
     if not path.is_file():
         raise ArgumentError("weights", path, "no such file")
     if path.suffix == ".keras":
-        model = _load_keras_file(path, "weights")
+        model = load_keras_file(path, "weights")
         from fer_keras.models.registry import list_models
 
         if name is not None and model.name in list_models() and model.name != name:
@@ -159,7 +142,7 @@ def load_model_weights(name, weights_file, recipe=None, **options):
         model = build_model(name, input_shape=section.get("input_shape"), num_classes=section.get("num_classes", 7), **settings)
     except FerKerasError:
         raise
-    except ValueError as err:  # a builder's check of an option's value (from the recipe)
+    except ValueError as err:  # Keras's or a layer's (say, too small an input for the network)
         raise ArgumentError("model", name, str(err)) from err
     import warnings
 
@@ -204,17 +187,10 @@ class Trained:
 def class_names_for(model, run_dir=None):
     """Class names of the model's outputs: the run's (metrics.json) when they fit, else the
     canonical seven (eight with contempt), else class_0, class_1, ..."""
-    import json
-
     k = num_outputs(model)
-    if run_dir is not None:
-        metrics = Path(run_dir) / "metrics.json"
-        try:
-            names = json.loads(metrics.read_text())["validation"]["single"]["class_names"]
-            if len(names) == k:
-                return tuple(names)
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+    names = None if run_dir is None else run_class_names(run_dir, k)
+    if names is not None:
+        return names
     if k == len(CLASS_NAMES):
         return CLASS_NAMES
     if k == len(CLASS_NAMES_CONTEMPT):
@@ -223,13 +199,11 @@ def class_names_for(model, run_dir=None):
 
 
 def load_pretrained_trained(name):
-    """A Trained from the weights bundled in the package (`fer_keras.models.load_pretrained`)."""
-    from fer_keras.models.pretrained import PretrainedError, load_pretrained_with_info
+    """A Trained from the weights bundled in the package (`fer_keras.models.load_pretrained`); a
+    PretrainedError names `pretrained`."""
+    from fer_keras.models.pretrained import load_pretrained_with_info
 
-    try:
-        model, info = load_pretrained_with_info(name)
-    except PretrainedError as err:
-        raise ArgumentError("pretrained", name, str(err)) from err
+    model, info = load_pretrained_with_info(name, argument="pretrained")
     return Trained(model, info["recipe"], f"pretrained {name}", tuple(info["class_names"]), extra={"pretrained": info})
 
 
@@ -249,7 +223,7 @@ def load_trained(run=None, model=None, weights=None, dataset=None, recipe=None, 
         return load_pretrained_trained(pretrained)
     if run is not None:
         loaded, resolved = load_run(run)
-        data = run_config(run).get("data")
+        data = read_run_config(run, "run").get("data")
         return Trained(loaded, resolved, f"run {run}", class_names_for(loaded, run), data)
     if weights is None:
         if model is not None:
@@ -330,13 +304,13 @@ def num_outputs(model):
 
 
 __all__ = [
-    "RUN_MODEL_FILES",
     "WEIGHTS_SUFFIXES",
     "Trained",
     "check_model",
     "class_names_for",
     "default_data",
     "input_shape",
+    "load_keras_file",
     "load_model_weights",
     "load_pretrained_trained",
     "load_run",
@@ -344,6 +318,5 @@ __all__ = [
     "model_inputs",
     "model_recipe",
     "num_outputs",
-    "run_config",
     "uses_regions",
 ]

@@ -10,6 +10,7 @@ old -> new) unless the change is allowed; then it is appended to config.yaml's `
 (the keys, the epochs done before it, the command) and the fingerprint and copy become the new
 recipe's. training.time_limit_minutes is no part of the fingerprint: it is the session's. Runs
 written before fingerprints have none: their recipe is unknown, and they resume as before.
+The command config.yaml records is the one that started the process (`invoked_command`).
 """
 
 import copy
@@ -21,11 +22,23 @@ from pathlib import Path
 import yaml
 
 from fer_keras.errors import ArgumentError
-from fer_keras.safewrite import write_atomically
+from fer_keras.run.folder import CONFIG_FILE
+from fer_keras.run.write import write_atomically
 
 RECIPE_COPY = ".recipe.json"  # the recipe the fingerprint in config.yaml was taken of
 ABSENT = "(not set)"  # a key one of two recipes lacks, in `recipe_changes`
 SESSION_KEYS = ("training.time_limit_minutes",)  # a session's, not the recipe's
+
+
+def invoked_command(argv=None):
+    """The command line that started this process, as a user would type it: `fer-keras ...` for
+    the console script or `python -m fer_keras` (whose argv[0] is an absolute path)."""
+    import shlex
+
+    argv = list(sys.argv if argv is None else argv)
+    if argv and (argv[0].endswith(("fer_keras/__main__.py", "/fer-keras")) or argv[0] == "fer-keras"):
+        argv[0] = "fer-keras"
+    return shlex.join(argv)
 
 
 def recipe_fingerprint(recipe):
@@ -77,7 +90,7 @@ def _recipe_copy(run, fingerprint):
 
 def write_run_config(run, record):
     """config.yaml of the run folder `run`, written atomically, keys in `record`'s order."""
-    _write_text(Path(run) / "config.yaml", yaml.safe_dump(record, sort_keys=False))
+    _write_text(Path(run) / CONFIG_FILE, yaml.safe_dump(record, sort_keys=False))
 
 
 def write_new_run(run, recipe, data, protocol, command, backend):
@@ -115,7 +128,7 @@ def accept_recipe(run, saved, allow_change, epochs_done, command):
                             "(the change is recorded in config.yaml)")
     from fer_keras.recipes import validate
 
-    validate(saved["recipe"], source=str(run / "config.yaml"))
+    validate(saved["recipe"], source=str(run / CONFIG_FILE))
     print(f"fer-keras: continuing {run} after epoch {epochs_done} with a changed recipe: {listed}", file=sys.stderr)
     change = {"after_epoch": epochs_done,
               "changes": changes if changes is not None else "unknown (no copy of the earlier recipe)",
@@ -127,4 +140,5 @@ def accept_recipe(run, saved, allow_change, epochs_done, command):
     return change
 
 
-__all__ = ["RECIPE_COPY", "accept_recipe", "recipe_changes", "recipe_fingerprint", "write_new_run", "write_run_config"]
+__all__ = ["RECIPE_COPY", "accept_recipe", "invoked_command", "recipe_changes", "recipe_fingerprint", "write_new_run",
+           "write_run_config"]

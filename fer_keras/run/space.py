@@ -9,7 +9,7 @@ temporary copy: STATE_COPIES in all, plus SPACE_SLACK for logs, tensorboard/ and
 cannot hold before anything is written. `stop_on_full_disk` turns a write that finds the disk full
 anyway (other files grew meanwhile) into a DiskFullError once the run's temporary files are
 removed and log.csv's torn last line is cut; every checkpoint is written atomically
-(fer_keras.safewrite), so the last complete one is whole and the run resumes once there is room.
+(fer_keras.run.write), so the last complete one is whole and the run resumes once there is room.
 """
 
 import contextlib
@@ -18,7 +18,8 @@ import traceback
 from pathlib import Path
 
 from fer_keras.errors import DiskFullError, FerKerasError
-from fer_keras.safewrite import cut_torn_line, discard, is_disk_full
+from fer_keras.run.folder import LOG_FILE, completed_epochs, is_run
+from fer_keras.run.write import cut_torn_line, discard, is_disk_full
 
 STATE_COPIES = 6  # best.weights.h5, backup/latest and .bkp, best.keras, last.keras, and one temporary copy
 SPACE_SLACK = 4 * 2**20  # log.csv, tensorboard/, the PNGs, metrics.json, file headers
@@ -63,7 +64,7 @@ def check_free_space(run, checkpoint_bytes, resume=False):
 
 
 def temporaries(run):
-    """The temporary files in the run folder `run` (fer_keras.safewrite's hidden *.tmp names): when
+    """The temporary files in the run folder `run` (fer_keras.run.write's hidden *.tmp names): when
     its lock is held, what a killed or failed write left."""
     run = Path(run)
     return [p for p in (*run.glob(".*.tmp*"), *(run / "backup").glob(".*.tmp*")) if p.is_file()]
@@ -81,8 +82,6 @@ def stop_on_full_disk(run):
     """A write in the block that finds the disk full (a checkpoint, log.csv, tensorboard/, a .keras
     file, config.yaml) ends the run with a DiskFullError naming `out`: log.csv's file closed and its
     torn last line cut, the temporary files removed. Yields a `RunWrites` to fill in."""
-    from fer_keras.training import _completed_epochs
-
     run = Path(run)
     writes = RunWrites()
     try:
@@ -96,14 +95,14 @@ def stop_on_full_disk(run):
                 writes.csv_logger.csv_file.close()  # closed even when its flush fails: never retried at exit
         for temporary in temporaries(run):
             discard(temporary)
-        if (run / "log.csv").is_file():
-            cut_torn_line(run / "log.csv")
+        if (run / LOG_FILE).is_file():
+            cut_torn_line(run / LOG_FILE)
         free = shutil.disk_usage(run).free
         needed = None if writes.checkpoint_bytes is None else space_needed(run, writes.checkpoint_bytes)
         room = f"about {megabytes(needed)} free there" if needed is not None else "more free space there"
-        started = (run / "config.yaml").is_file()
+        started = is_run(run)
         raise DiskFullError("out", run, "no space left on its disk; "
-                            + (f"the run stopped after epoch {_completed_epochs(run)}, whose backup is whole; " if started else "")
+                            + (f"the run stopped after epoch {completed_epochs(run)}, whose backup is whole; " if started else "")
                             + f"its temporary files are removed; it needs {room} ({megabytes(free)} now): free some "
                             + ("space and continue it with `resume=True`" if started else "space"), needed, free) from None
 
