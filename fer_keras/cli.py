@@ -347,7 +347,7 @@ def cmd_predict(args):
     if args.json:
         for entry in failed:
             print(f"fer-keras predict: {entry['file']}: {entry['error']}", file=sys.stderr)
-    return 1 if failed else 0  # some inputs failed, each named; the others were analysed (README: exit codes)
+    return 1 if failed else 0  # some inputs failed, each named; the others were analysed (docs/reliability.md, "Errors and exit codes")
 
 
 @_model_command

@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from fer_keras.errors import ArgumentError
+from fer_keras.run.folder import read_log
 
 RECIPE_FILE = "recipe.yaml"
 SUMMARY_FILE = "crossval.json"
@@ -49,18 +50,6 @@ def _comparable(recipe):
     return recipe
 
 
-def _log(run):
-    import pandas as pd
-
-    from fer_keras.run.folder import MONITOR
-
-    log = run / "log.csv"
-    if not log.is_file() or not log.stat().st_size:
-        return None
-    frame = pd.read_csv(log)
-    return frame if MONITOR in frame and len(frame) else None
-
-
 def fold_state(run, recipe):
     """"new" (no run yet), "partial" (started; resume it) or "done" (all epochs, or early
     stopping's patience used up with no better epoch) for the fold run folder `run`."""
@@ -71,7 +60,7 @@ def fold_state(run, recipe):
         return "new"
     if not (run / "metrics.json").is_file():
         return "partial"
-    frame = _log(run)
+    frame = read_log(run)
     epochs = len(frame) if frame is not None else 0
     if epochs >= recipe["training"]["epochs"]:
         return "done"
@@ -86,7 +75,7 @@ def fold_result(run):
     from fer_keras.run.folder import MONITOR
 
     metrics = json.loads((Path(run) / "metrics.json").read_text())
-    frame = _log(Path(run))
+    frame = read_log(Path(run))
     test = metrics.get("test") or {}
     return {
         "accuracy": test.get("accuracy"),
@@ -114,7 +103,7 @@ def summarize(out, recipe):
         if state == "done":
             rows.append({"fold": index, "state": state, **fold_result(run)})
         elif state == "partial":
-            frame = _log(run)
+            frame = read_log(run)
             rows.append({"fold": index, "state": state, "epochs_done": 0 if frame is None else len(frame)})
     scores = [row["accuracy"] for row in rows if row["state"] == "done" and row["accuracy"] is not None]
     mean = sum(scores) / len(scores) if scores else None

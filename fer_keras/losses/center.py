@@ -10,7 +10,7 @@ Design: each loss is a Keras layer placed on the feature vector, called as
     optimiser. Like BatchNormalization's moving statistics, this is a variable assignment in the
     forward pass, so it works on the TensorFlow, JAX and PyTorch trainers alike.
 
-The labels are a second model input during training (see README, "Center-type losses"). Only the
+The labels are a second model input during training (see docs/layers.md, "Center-type losses"). Only the
 center-loss term depends on the features, so the gradient reaching the network is
 d L / d x_i = (x_i - c_{y_i}) / m (LBAN-IL eq. 3, averaged over the mini-batch of size m); the
 island and islets terms act on the centers alone, through the update rule.

@@ -21,7 +21,7 @@ from fer_keras.errors import PretrainedError
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "assets" / "pretrained"
 MANIFEST = PRETRAINED_DIR / "manifest.json"
-# predict's model: the most accurate bundled one (README, "Pretrained weights")
+# predict's model: the most accurate bundled one (docs/predict.md, "Pretrained weights")
 DEFAULT_PRETRAINED = "amdcnn_plus_fer2013"
 _HEADER = "__header__"
 
