@@ -104,18 +104,18 @@ predict:
 	$(PYTHON) -m fer_keras predict $(IMAGE) $(if $(RUN),--run $(RUN))
 
 sample:
-	$(PYTHON) experiments/make_sample.py $(DATA)
+	$(PYTHON) experiments/tools/make_sample.py $(DATA)
 
 publish:
-	$(PYTHON) experiments/publish.py $(RUN) --name $(NAME) $(if $(BUNDLE),--bundle) $(if $(LAST),--last-epoch)
-	$(PYTHON) experiments/results_table.py
+	$(PYTHON) experiments/tools/publish.py $(RUN) --name $(NAME) $(if $(BUNDLE),--bundle) $(if $(LAST),--last-epoch)
+	$(PYTHON) experiments/tools/results_table.py
 
 # Beyond the papers: the soft vote of the FER2013 runs in runs/ that exist, published beside them.
 ensemble:
 	fer-keras ensemble experiments/ensemble_fer2013.yaml $(if $(DATA),--data $(DATA)) --skip-missing --out runs/ensemble_fer2013
 	mkdir -p experiments/results/ensemble_fer2013
 	cp runs/ensemble_fer2013/metrics.json runs/ensemble_fer2013/confusion_matrix.png experiments/results/ensemble_fer2013/
-	$(PYTHON) experiments/results_table.py
+	$(PYTHON) experiments/tools/results_table.py
 
 # What a GPU session carries to the lent machine (no TensorFlow there): FER2013 in two pieces and the
 # keras, namex and optree wheels for its CPython 3.12, in .carry/ (git-ignored); experiments/device/train.sh.
@@ -126,7 +126,7 @@ device-pack:
 	  keras==$$($(PYTHON) -c "import keras; print(keras.__version__)") namex optree
 
 results-table:
-	$(PYTHON) experiments/results_table.py
+	$(PYTHON) experiments/tools/results_table.py
 
 # fer needs opencv-contrib and (through facenet-pytorch) PyTorch: its own venv, without its dependencies.
 .venv-fer/bin/python:
@@ -147,12 +147,12 @@ benchmarks: .venv-fer/bin/python
 	.venv-fer/bin/python benchmarks/inference.py $(if $(DATA),--csv $(DATA))
 	$(PYTHON) benchmarks/export_parity.py $(if $(DATA),--csv $(DATA))
 	$(PYTHON) benchmarks/performance_table.py
-	$(PYTHON) experiments/results_table.py
+	$(PYTHON) experiments/tools/results_table.py
 
 performance-table:
 	$(PYTHON) benchmarks/performance_table.py
 
-# Docker (docker/Dockerfile; docs/docker.md, whose commands tests/test_docker.py checks against
+# Docker (docker/Dockerfile; docs/docker.md, whose commands tests/project/test_docker.py checks against
 # `make -n`). The image is tagged with fer_keras.__version__; DATA is mounted read-only at
 # /data/<its name>, ./runs at /work/runs, and the container runs as the caller's uid:gid.
 FER_KERAS_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' fer_keras/__init__.py)

@@ -6,7 +6,7 @@ with every layer quantised, class-score layers included) and each artefact class
 PublicTest (all 3,589 images unless --samples) through the recipe's evaluation pipeline: its
 accuracy next to the Keras model's (the int8 drop), top-1 agreement with the Keras model (overall
 and on the more confident half: the images whose Keras top-1 probability leads the second by at
-least the median lead, as in tests/test_export.py), the max and mean
+least the median lead, as in tests/export/test_export.py), the max and mean
 absolute probability difference, file size, export time, and single-image latency (median of
 --runs calls after warm-up) of the Keras model (`predict_on_batch`), the SavedModel, TFLite and
 ONNX Runtime on this CPU. Writes benchmarks/results/export_parity.json.

@@ -16,7 +16,7 @@ photo, on the same photos in the same process, so their ratio comes from one run
 `FacePredictor` given --batch-size photos per call (what `fer-keras predict FOLDER` does). Images are
 already decoded (RGB for fer_keras, BGR for fer): file reading is not timed. There are no real
 photos here: each photo is one or two real FER2013 PublicTest faces (alternately), upscaled from 48
-to 192 pixels (cubic) on a mid-gray canvas, as tests/test_use.py builds them. Every system's
+to 192 pixels (cubic) on a mid-gray canvas, as tests/predict/test_use.py builds them. Every system's
 detections are matched to the planted faces (IoU >= 0.3) and counted, so the speeds are read next
 to how much work each one did (faces found, missed, false detections).
 

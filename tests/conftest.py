@@ -1,4 +1,7 @@
-"""Shared test set-up: quiet TensorFlow, seeded randomness, weight helpers."""
+"""Shared test set-up for every folder of tests/: quiet TensorFlow, hidden GPUs, seeded randomness,
+the slow tier (--run-slow) and the `rng` and `real_fer2013` fixtures. What tests share beyond
+fixtures (references, stubs, small runs) is in tests/helpers/, which tests import; no test module
+imports another."""
 
 import os
 
@@ -37,8 +40,8 @@ def _seed_and_policy():
 
 @pytest.fixture
 def real_fer2013():
-    """The real FER2013 file (tests/real_data.py); the test is skipped without it."""
-    from tests.real_data import require_real
+    """The real FER2013 file (tests/helpers/real_data.py); the test is skipped without it."""
+    from tests.helpers.real_data import require_real
 
     return require_real()
 
@@ -47,28 +50,3 @@ def real_fer2013():
 def rng():
     return np.random.default_rng(0)
 
-
-def randomize_weights(layer, rng, scale=0.5):
-    """Give every weight a known random value (positive for BN variances); return {path: value}."""
-    values = {}
-    for w in layer.weights:
-        if "binary_kernel" in w.path:
-            value = keras.ops.convert_to_numpy(w)
-        elif "moving_variance" in w.path:
-            value = rng.uniform(0.5, 1.5, w.shape)
-        else:
-            value = rng.normal(0.0, scale, w.shape)
-        w.assign(value.astype("float32"))
-        values[w.path] = value.astype("float32")
-    return values
-
-
-def weight(values, suffix):
-    """The one value whose path ends with `suffix`."""
-    hits = [v for p, v in values.items() if p.endswith(suffix)]
-    assert len(hits) == 1, f"{suffix!r} matches {[p for p in values if p.endswith(suffix)]}"
-    return hits[0]
-
-
-def bn_params(values, prefix):
-    return tuple(weight(values, f"{prefix}/{n}") for n in ("gamma", "beta", "moving_mean", "moving_variance"))

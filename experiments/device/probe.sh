@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run a probe (experiments/*_probe.py) on the lent GPU machine, Keras 3 on JAX, after
+# Run a probe (experiments/probes/*_probe.py) on the lent GPU machine, Keras 3 on JAX, after
 # experiments/device/train.sh's first calls have carried the wheels and the FER2013 pieces:
 #
 #   device run, carry [".carry/wheels", ".carry/fer2013.part0of2.npz"]:  bash experiments/device/train.sh check
@@ -14,4 +14,4 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 export PYTHONPATH="/tmp/site:$PWD" KERAS_BACKEND=jax PYTHONUNBUFFERED=1
 PROBE=${1:?PROBE, e.g. lban_islets_probe}; shift
 [ -f /tmp/fer2013.csv ] || python3 experiments/device/pack_fer2013.py unpack .carry /tmp/fer2013.csv
-python3 "experiments/$PROBE.py" --data /tmp/fer2013.csv --out "${OUT:?}/$PROBE.json" "$@"
+python3 "experiments/probes/$PROBE.py" --data /tmp/fer2013.csv --out "${OUT:?}/$PROBE.json" "$@"

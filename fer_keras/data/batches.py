@@ -1,7 +1,7 @@
 """One function for batches on any Keras backend: `make_batches` gives the tf.data pipeline
 (`fer_keras.data.pipeline.make_dataset`) on TensorFlow and its NumPy + OpenCV twin, a keras
 PyDataset (`fer_keras.data.pydataset.make_pydataset`), on JAX and PyTorch; both make the same
-batches (tests/test_data_pydataset.py) from the same `batch_source`.
+batches (tests/data/test_data_pydataset.py) from the same `batch_source`.
 
     train = make_batches(record, config, True, epochs=30, transform=to_fit)
     train, options, callbacks = fit_options(train, steps_per_epoch(record, config))

@@ -1,4 +1,4 @@
-"""How closely an artefact's probabilities follow the Keras model's (tests/test_export.py and
+"""How closely an artefact's probabilities follow the Keras model's (tests/export/test_export.py and
 benchmarks/export_parity.py measure exports with it)."""
 
 import numpy as np

@@ -3,7 +3,7 @@
 The layer contract (keras-hub's): `__init__` stores every argument as a public attribute and
 validates it; `build()` creates the sublayers, each with an explicit `name` (weight paths then do
 not depend on Keras's global name counters) and builds them; `get_config` returns every `__init__`
-argument; the class docstring ends with a short usage example. tests/test_layer_contract.py checks
+argument; the class docstring ends with a short usage example. tests/layers/test_layer_contract.py checks
 each exported layer against it.
 """
 

@@ -16,9 +16,9 @@ Adding a model is its module plus its recipe:
 2. its recipe, fer_keras/recipes/<name>_fer2013.yaml (and one per further dataset).
 
 `build_model`, the command line's model choices, the pretrained loader, the tests (parametrized over
-`list_models()`), the results and learning-check tables (experiments/results_table.py,
+`list_models()`), the results and learning-check tables (experiments/tools/results_table.py,
 experiments/learning_check.py), the benchmarks and `make complexity` then know it. The tests that
-keep per-model facts (tests/test_models.py's overfit inputs, tests/test_train_each_model.py's
+keep per-model facts (tests/models/test_models.py's overfit inputs, tests/training/test_train_each_model.py's
 diagnostics) fail until the new model has its entry there.
 
 This module imports neither Keras nor the builders; `list_models` and `get_model_info` import

@@ -142,7 +142,7 @@ def read_metrics(run):
 
 
 def record_resume(run, command):
-    """Append `command` to resumed.txt (experiments/publish.py writes these after the first command)."""
+    """Append `command` to resumed.txt (experiments/tools/publish.py writes these after the first command)."""
     with open(Path(run) / RESUMED_FILE, "a") as handle:
         handle.write(command + "\n")
 
