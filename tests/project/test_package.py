@@ -99,8 +99,8 @@ def test_make_install_on_a_python_that_refuses_pip_says_what_to_do(tmp_path):
 def test_a_wheel_in_a_fresh_venv_finds_its_recipes_from_an_empty_folder_and_trains(tmp_path):
     """Issue 34: the wheel built from the checkout holds the training recipes; installed in a venv
     (its dependencies from this interpreter's site-packages, the checkout nowhere on the path),
-    `fer-keras` lists them, loads `amdcnn`, refuses a mistyped --set and trains one epoch on the
-    bundled sample, from an empty folder."""
+    `fer-keras` lists them, loads `amdcnn`, refuses a mistyped --set, trains one epoch on the
+    bundled sample, from an empty folder, and predicts a photo with the bundled model and with that run."""
     import shutil
     import zipfile
 
@@ -146,3 +146,12 @@ def test_a_wheel_in_a_fresh_venv_finds_its_recipes_from_an_empty_folder_and_trai
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads((empty / "run" / "metrics.json").read_text())["epochs_done"] == 1
     assert sorted(p.name for p in empty.iterdir()) == ["run"]
+    import cv2
+    import numpy as np
+
+    photo = tmp_path / "photo.png"  # outside the empty folder: predict's input
+    assert cv2.imwrite(str(photo), np.full((64, 64, 3), 128, np.uint8))
+    for model in ([], ["--run", "run"]):  # the bundled default, then the run just trained
+        done = run(cli, "predict", photo, *model, "--json")
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert json.loads(done.stdout)[0]["faces"] == []
