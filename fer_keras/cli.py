@@ -340,7 +340,8 @@ def cmd_predict(args):
         predictor = FacePredictor(trained, batch_size=args.batch_size, tta=args.tta, detector=args.detector,
                                   detector_options=options)
         entries = predict_paths(predictor, args.inputs, out=args.out, every=args.every,
-                                emit=None if args.json else show, overwrite=args.overwrite)
+                                emit=None if args.json else show, overwrite=args.overwrite,
+                                progress=True, keep_frames=args.json)  # a long video: a progress line, flat memory
     if args.json:
         print(json.dumps(entries, indent=2))
     failed = [e for e in entries if "error" in e]
@@ -522,8 +523,8 @@ def build_parser():
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image or video files, or folders of them")
     _add_model_source(p, "<model>_fer2013")
     p.add_argument("--json", action="store_true", help="print a JSON list (one entry per image or video frame)")
-    p.add_argument("--out", default=None, metavar="DIR", help="write annotated images (and videos) here (never "
-                   "an input folder)")
+    p.add_argument("--out", default=None, metavar="DIR", help="write annotated images (and videos, each with its "
+                   "timeline NAME.csv and plot NAME.png) here (never an input folder)")
     p.add_argument("--overwrite", action="store_true", help="replace annotated copies that already exist in --out")
     p.add_argument("--batch-size", type=_positive_int, default=32, help="images per detection batch and faces per model call")
     p.add_argument("--every", type=_positive_int, default=1, metavar="N", help="analyse every N-th video frame")

@@ -1,9 +1,10 @@
 """`fer-keras predict`: find every face in photos and videos and classify its expression.
 
     from fer_keras.loading import load_trained
-    from fer_keras.predict import FacePredictor, predict_paths
+    from fer_keras.predict import FacePredictor, predict_paths, predict_video
     predictor = FacePredictor(load_trained(run="runs/amdcnn_fer2013"))
     entries = predict_paths(predictor, ["photo.jpg", "holiday/", "clip.mp4"], out="annotated")
+    table = predict_video(predictor, "clip.mp4", every=5)   # pandas DataFrame: one row per frame and face
 
 Each photo (and each analysed video frame) goes through a face detector (every face, not only the
 best one): BlazeFace by default (`fer_keras.data.faces.detect_faces_blazeface`, a few milliseconds
@@ -18,10 +19,16 @@ images are classified in one call. An entry per image or frame:
 
 An image without a face gives "faces": []; an unreadable file gives "error". With `out`, annotated
 copies (boxes, label and probability, drawn with OpenCV) are written there, and for a video an
-annotated video (frames between analysed ones carry the last analysed frame's boxes). `check_out`
-refuses, before anything is analysed, an `out` that is an input folder or would receive a copy in
-place of an input file, and copies that would replace existing files unless `overwrite`; each copy
-is written under a hidden temporary name and then renamed into place.
+annotated video (frames between analysed ones carry the last analysed frame's boxes) with its
+timeline beside it: name.csv, one row per analysed frame and face, streamed as the video is read,
+and name.png, each emotion's probability over time (`fer_keras.timeline`); `predict_video` returns
+that table as a pandas DataFrame. `check_out` refuses, before anything is analysed, an `out` that
+is an input folder or would receive a copy in place of an input file, and copies that would replace
+existing files unless `overwrite`; each copy is written under a hidden temporary name and then
+renamed into place (a video's three files together, under one name).
+
+Size: over 600 lines; photos and videos share the output plan, the safe writes and the entries (the
+timeline's table, plot and progress line are in fer_keras.timeline).
 """
 
 import contextlib
@@ -172,15 +179,25 @@ class _OutputNames:
     def __init__(self, folder):
         self.folder, self.used = Path(folder), set()
 
-    def __call__(self, path, suffix=None):
+    def __call__(self, path, suffix=None, also=()):
+        """The copy's path; with `also` (suffixes of files written beside it: a video's .csv and
+        .png), a name whose every such file is free too."""
         path = Path(path)
         suffix = suffix or path.suffix
-        candidate, k = self.folder / f"{path.stem}{suffix}", 1
-        while candidate in self.used:
+        k = 1
+        while True:
+            stem = path.stem if k == 1 else f"{path.stem}_{k}"
+            candidates = [self.folder / f"{stem}{s}" for s in (suffix, *also)]
+            if not self.used.intersection(candidates):
+                self.used.update(candidates)
+                return candidates[0]
             k += 1
-            candidate = self.folder / f"{path.stem}_{k}{suffix}"
-        self.used.add(candidate)
-        return candidate
+
+
+def _video_outputs(target):
+    """The files a video's `target` (its annotated copy, .mp4) stands for: the copy, its timeline
+    CSV and its plot, named alike."""
+    return target, target.with_suffix(".csv"), target.with_suffix(".png")
 
 
 def _identity(path):
@@ -210,18 +227,20 @@ def _output_plan(files, paths, out, overwrite):
     names, plan, existing = _OutputNames(out), [], []
     for path in files:
         writable = _opencv_can_name(path.suffix) and cv2.haveImageWriter(f"x{path.suffix}")
-        suffix = ".mp4" if is_video(path) else path.suffix if writable else ".png"
-        target = names(path, suffix)
-        same = inputs.get(target.resolve())
-        if same is None and _identity(target) is not None:
-            same = identities.get(_identity(target))
-        if same is not None:
-            raise ArgumentError("out", out, f"the annotated copy of {path} would be written over the input {same}; "
-                                "choose another folder")
-        if target.is_dir():
-            raise ArgumentError("out", out, f"{target} is a folder; cannot write the annotated copy of {path} there")
-        if target.exists() or target.is_symlink():
-            existing.append(target)
+        video = is_video(path)
+        target = names(path, ".mp4", also=(".csv", ".png")) if video else names(path, path.suffix if writable else ".png")
+        outputs = _video_outputs(target) if video else (target,)
+        for written, what in zip(outputs, ("annotated copy", "timeline", "timeline plot")):
+            same = inputs.get(written.resolve())
+            if same is None and _identity(written) is not None:
+                same = identities.get(_identity(written))
+            if same is not None:
+                raise ArgumentError("out", out, f"the {what} of {path} would be written over the input {same}; "
+                                    "choose another folder")
+            if written.is_dir():
+                raise ArgumentError("out", out, f"{written} is a folder; cannot write the {what} of {path} there")
+            if written.exists() or written.is_symlink():
+                existing.append(written)
         plan.append(target)
     if existing and not overwrite:
         which = f"{existing[0]} and {len(existing) - 1} more already exist" if len(existing) > 1 else f"{existing[0]} exists"
@@ -232,7 +251,8 @@ def _output_plan(files, paths, out, overwrite):
 def check_out(paths, out, overwrite=False):
     """Raise ArgumentError when annotated copies of `paths` may not be written to `out`: `out` is an input
     folder or a file, a copy would land on an input file (never allowed), or a copy's path exists and
-    `overwrite` is false. Returns the copies' paths, in input order (none without `out`)."""
+    `overwrite` is false (a video's copy is name.mp4, with its timeline name.csv and name.png beside
+    it: all three are checked). Returns the copies' paths, in input order (none without `out`)."""
     files = collect_inputs(paths)
     return [] if out is None else _output_plan(files, paths, out, overwrite)
 
@@ -275,25 +295,47 @@ def _place(temporary, target, overwrite):
     `target` is replaced; without, the name is claimed at this moment, not only when the output
     plan was made: a name another process took in the meantime is never replaced, the next free
     name_2, name_3, ... is used instead (a hard link claims a name atomically)."""
+    return _place_all([(temporary, target)], overwrite)[0]
+
+
+def _place_all(pairs, overwrite):
+    """`_place` for files that belong together ([(temporary, target)]: a video's copy, CSV and plot):
+    they keep one name, the first name_k whose every file is free (a name claimed for one of them
+    is given up again when another's is taken)."""
     if overwrite:
-        os.replace(temporary, target)
-        return target
-    candidate, k = target, 1
+        for temporary, target in pairs:
+            os.replace(temporary, target)
+        return [target for _, target in pairs]
+    k = 1
     while True:
+        names = [target if k == 1 else target.with_name(f"{target.stem}_{k}{target.suffix}") for _, target in pairs]
+        claimed = []
+        for (temporary, _), name in zip(pairs, names):
+            if not _claim(temporary, name):
+                break
+            claimed.append(name)
+        else:
+            return names
+        for name in claimed:
+            name.unlink(missing_ok=True)
+        k += 1
+
+
+def _claim(temporary, name):
+    """Give the finished `temporary` the new name `name` (a hard link, or an exclusive copy on a file
+    system without them); False when `name` exists."""
+    try:
+        os.link(temporary, name)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: claim the name by exclusive creation
         try:
-            os.link(temporary, candidate)
-            return candidate
+            with open(name, "xb") as handle, open(temporary, "rb") as source:
+                shutil.copyfileobj(source, handle)
+            return True
         except FileExistsError:
-            k += 1
-            candidate = target.with_name(f"{target.stem}_{k}{target.suffix}")
-        except OSError:  # a file system without hard links: claim the name by exclusive creation
-            try:
-                with open(candidate, "xb") as handle, open(temporary, "rb") as source:
-                    shutil.copyfileobj(source, handle)
-                return candidate
-            except FileExistsError:
-                k += 1
-                candidate = target.with_name(f"{target.stem}_{k}{target.suffix}")
+            return False
 
 
 def _write_image(target, image_bgr, overwrite=False):
@@ -316,15 +358,37 @@ def _write_image(target, image_bgr, overwrite=False):
         temporary.unlink(missing_ok=True)
 
 
-def predict_paths(predictor, paths, out=None, every=1, emit=None, overwrite=False):
-    """Analyse the files and folders in `paths` (see `collect_inputs`); returns the entries (also
-    passed one by one, in input order, to `emit`). `out`: folder for annotated images and videos
-    (checked first, see `check_out`; `overwrite`: replace copies that exist there). `every`: analyse
-    every n-th video frame."""
-    import cv2
-
+def _check_every(every):
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise ArgumentError("every", every, "expected a positive integer")
+
+
+def _progress_callback(progress):
+    """The callable `progress` stands for: None (none), True (`ProgressLine` on stderr) or its own."""
+    if progress is None or progress is False:
+        return None
+    if progress is True:
+        from fer_keras.timeline import ProgressLine
+
+        return ProgressLine()
+    if callable(progress):
+        return progress
+    raise ArgumentError("progress", progress, "expected None, True or a callable (file, frames read, frames in all, finished)")
+
+
+def predict_paths(predictor, paths, out=None, every=1, emit=None, overwrite=False, progress=None, keep_frames=True):
+    """Analyse the files and folders in `paths` (see `collect_inputs`); returns the entries (also
+    passed one by one, in input order, to `emit`). `out`: folder for annotated images and videos,
+    and each video's timeline beside its copy (name.csv and name.png, `fer_keras.timeline`; checked
+    first, see `check_out`; `overwrite`: replace files that exist there). `every`: analyse every n-th
+    video frame. `progress`: True shows a long video's progress on stderr (`ProgressLine`), a
+    callable is called as (file, frames read, frames in all or None, finished). `keep_frames=False`
+    leaves a video's per-frame entries out of the returned list (they still go to `emit`), so memory
+    stays flat however long the video."""
+    import cv2
+
+    _check_every(every)
+    progress = _progress_callback(progress)
     files = collect_inputs(paths)
     targets = [None] * len(files)
     if out is not None:
@@ -333,7 +397,8 @@ def predict_paths(predictor, paths, out=None, every=1, emit=None, overwrite=Fals
     entries = []
 
     def report(entry):
-        entries.append(entry)
+        if keep_frames or entry.get("frame") is None:
+            entries.append(entry)
         if emit is not None:
             emit(entry)
 
@@ -363,7 +428,8 @@ def predict_paths(predictor, paths, out=None, every=1, emit=None, overwrite=Fals
     for path, target in zip(files, targets):
         if is_video(path):
             flush_images()
-            _predict_video(predictor, path, target, every, report, overwrite)
+            _predict_video(predictor, path, (None, None, None) if target is None else _video_outputs(target), every,
+                           report, overwrite, progress)
         else:
             chunk.append((path, target))
             if len(chunk) >= predictor.batch_size:
@@ -372,30 +438,86 @@ def predict_paths(predictor, paths, out=None, every=1, emit=None, overwrite=Fals
     return entries
 
 
-def _predict_video(predictor, path, target, every, report, overwrite=False):
-    """Analyse a video; with `target`, also write the annotated video (under a temporary name first)."""
-    temporary = None if target is None else _temporary(target)
+def predict_video(predictor, path, out=None, every=1, overwrite=False, progress=None):
+    """Analyse the video at `path` and return its timeline as a pandas DataFrame: one row per analysed
+    frame and face, with the columns frame, time_s, face, x1, y1, x2, y2, one per class of the model
+    and emotion (`fer_keras.timeline`); a video without a face gives an empty one with those columns
+    (and a note on stderr). With `out`, a folder checked as `check_out` checks it, the annotated copy,
+    name.csv (this same table) and name.png (each emotion's probability over time) are written
+    there; without, nothing is. The rows go to a CSV file while the video is read, so memory stays
+    flat until the table is read back. The DataFrame's `attrs` hold the video's summary entry (frame
+    counts, the files written). `every`, `overwrite` and `progress` as in `predict_paths`. A path
+    that is not a video file is an ArgumentError; one that cannot be opened as a video, a DatasetError."""
+    from fer_keras.timeline import read_timeline
+
+    _check_every(every)
+    progress = _progress_callback(progress)
+    path = Path(path)
+    if not path.is_file():
+        raise ArgumentError("path", path, "no such file")
+    if not is_video(path):
+        raise ArgumentError("path", path, f"not a video file ({', '.join(sorted(VIDEO_SUFFIXES))})")
+    summaries = []
+    with tempfile.TemporaryDirectory(prefix="fer-keras-") as folder:
+        if out is None:
+            targets = (None, Path(folder) / "timeline.csv", None)
+        else:
+            (target,) = _output_plan([path], [str(path)], out, overwrite)
+            Path(out).mkdir(parents=True, exist_ok=True)
+            targets = _video_outputs(target)
+        _predict_video(predictor, path, targets, every, lambda e: summaries.append(e) if e["frame"] is None else None,
+                       overwrite, progress)
+        (summary,) = summaries
+        if "error" in summary:
+            raise DatasetError(f"{path}: {summary['error']}")
+        if "timeline" not in summary:
+            raise ArgumentError("out", out, f"cannot write the timeline of {path} there")
+        table = read_timeline(summary["timeline"], predictor.class_names)
+    if out is None:
+        del summary["timeline"]
+    table.attrs.update(summary)
+    return table
+
+
+def _predict_video(predictor, path, targets, every, report, overwrite=False, progress=None):
+    """Analyse a video. `targets`: (annotated copy, timeline CSV, timeline plot), each a path or None;
+    each is written under a temporary name beside it first, and they are placed together at the end."""
+    temporaries = [None if target is None else _temporary(target) for target in targets]
     try:
-        _analyse_video(predictor, path, target, temporary, every, report, overwrite)
+        with _opencv_name(path) as name:
+            _analyse_video(predictor, name, path, targets, temporaries, every, report, overwrite, progress)
     finally:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
+        for temporary in temporaries:
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
 
 
-def _analyse_video(predictor, path, target, temporary, every, report, overwrite):
-    with _opencv_name(path) as name:
-        _analyse_video_named(predictor, name, path, target, temporary, every, report, overwrite)
+def _open_timeline(path, target, temporary, class_names):
+    """A `TimelineWriter` on `temporary`, or None (said on stderr) when it cannot be created."""
+    from fer_keras.timeline import TimelineWriter
+
+    if target is None:
+        return None
+    try:
+        return TimelineWriter(open(temporary, "w", newline="", encoding="utf-8"), class_names)
+    except OSError as err:
+        print(f"{path}: cannot write the timeline {target}: {err.strerror or err}", file=sys.stderr)
+        return None
 
 
-def _analyse_video_named(predictor, name, path, target, temporary, every, report, overwrite):
+def _analyse_video(predictor, name, path, targets, temporaries, every, report, overwrite, progress):
     import cv2
 
     capture = cv2.VideoCapture(name)
     if not capture.isOpened():
         report({"file": str(path), "frame": None, "error": "cannot be opened as a video"})
         return
+    target, table_target, figure_target = targets
+    temporary, table_temporary, figure_temporary = temporaries
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     writer = None
+    table = _open_timeline(path, table_target, table_temporary, predictor.class_names)
     pending = []  # (frame index, BGR frame or None, analysed?)
     last = []
     keep_all = target is not None
@@ -411,6 +533,8 @@ def _analyse_video_named(predictor, name, path, target, temporary, every, report
                 last = faces[i]
                 stats["analysed"] += 1
                 stats["with_faces"] += bool(last)
+                if table is not None:
+                    table.add(i, round(i / fps, 3), last)
                 report({"file": str(path), "frame": i, "time": round(i / fps, 3), "faces": last})
             if keep_all and frame is not None:
                 if writer is None:
@@ -425,22 +549,47 @@ def _analyse_video_named(predictor, name, path, target, temporary, every, report
         pending.clear()
 
     index = 0
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        flag = index % every == 0
-        pending.append((index, frame if (flag or keep_all) else None, flag))
-        index += 1
-        if sum(p[2] for p in pending) >= predictor.batch_size or len(pending) >= max(64, predictor.batch_size):
-            flush()
-    flush()
-    capture.release()
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            flag = index % every == 0
+            pending.append((index, frame if (flag or keep_all) else None, flag))
+            index += 1
+            if sum(p[2] for p in pending) >= predictor.batch_size or len(pending) >= max(64, predictor.batch_size):
+                flush()
+                if progress is not None:
+                    progress(str(path), index, total or None, False)
+        flush()
+    finally:
+        capture.release()
+        if writer is not None:
+            writer.release()
+        written = table is not None and table.close()
+        if progress is not None:
+            progress(str(path), index, total or None, True)
     stats["frames"] = index
     summary = {"file": str(path), "frame": None, "video": stats}
-    if writer is not None:
-        writer.release()
-        summary["annotated"] = str(_place(temporary, target, overwrite))
+    pairs = [] if writer is None else [("annotated", temporary, target)]
+    if table is not None and not written:
+        print(f"{path}: cannot write the timeline {table_target}: {table.error.strerror or table.error}", file=sys.stderr)
+    elif table is not None:
+        pairs.append(("timeline", table_temporary, table_target))
+        if figure_target is not None:
+            from fer_keras.timeline import plot_timeline
+
+            title = path.name.encode("utf-8", "backslashreplace").decode("utf-8")  # a name that is not UTF-8 too
+            try:
+                plot_timeline(table_temporary, figure_temporary, predictor.class_names, title)
+                pairs.append(("plot", figure_temporary, figure_target))
+            except OSError as err:
+                print(f"{path}: cannot write the timeline plot {figure_target}: {err.strerror or err}", file=sys.stderr)
+    placed = _place_all([(t, g) for _, t, g in pairs], overwrite)
+    summary.update({key: str(where) for (key, _, _), where in zip(pairs, placed)})
+    if table is not None and written and table.rows == 0:
+        summary["note"] = f"no face found in its {stats['analysed']} analysed frames: the timeline holds only its header"
+        print(f"note: {path}: {summary['note']}", file=sys.stderr)
     report(summary)
 
 
@@ -453,7 +602,9 @@ def format_entry(entry):
         stats = entry["video"]
         line = (f"{where}: {stats['frames']} frames, {stats['analysed']} analysed, "
                 f"faces in {stats['with_faces']}")
-        return [line + (f"; annotated video {entry['annotated']}" if entry.get("annotated") else "")]
+        line += f"; annotated video {entry['annotated']}" if entry.get("annotated") else ""
+        line += f"; timeline {entry['timeline']}" if entry.get("timeline") else ""
+        return [line + (f", plot {entry['plot']}" if entry.get("plot") else "")]
     faces = entry["faces"]
     if not faces:
         if entry.get("frame") is not None:
@@ -469,4 +620,5 @@ def format_entry(entry):
     return lines
 
 
-__all__ = ["FacePredictor", "annotate", "check_out", "collect_inputs", "format_entry", "predict_paths", "read_image"]
+__all__ = ["FacePredictor", "annotate", "check_out", "collect_inputs", "format_entry", "predict_paths", "predict_video",
+           "read_image"]

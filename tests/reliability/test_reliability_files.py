@@ -401,7 +401,8 @@ def test_predict_reads_and_writes_a_video_whose_name_is_not_utf8(tmp_path):
     out = tmp_path / "annotated"
     entries = predict_paths(StubPredictor(), [os.fsdecode(odd)], out=out)
     assert entries[-1]["video"]["frames"] == 3 and entries[-1]["annotated"] == os.fsdecode(os.fsencode(out) + b"/" + ODD + b".mp4")
-    assert os.listdir(os.fsencode(out)) == [ODD + b".mp4"]  # no temporary file or link left
+    assert entries[-1]["timeline"] == os.fsdecode(os.fsencode(out) + b"/" + ODD + b".csv")
+    assert sorted(os.listdir(os.fsencode(out))) == [ODD + b".csv", ODD + b".mp4", ODD + b".png"]  # no temporary file or link left
     assert not [p for p in Path(tempfile_root()).glob("fer-keras-*")]
 
 
