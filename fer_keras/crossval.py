@@ -107,7 +107,7 @@ def summarize(out, recipe):
             rows.append({"fold": index, "state": state, "epochs_done": 0 if frame is None else len(frame)})
     scores = [row["accuracy"] for row in rows if row["state"] == "done" and row["accuracy"] is not None]
     mean = sum(scores) / len(scores) if scores else None
-    std = math.sqrt(sum((s - mean) ** 2 for s in scores) / (len(scores) - 1)) if len(scores) > 1 else (0.0 if scores else None)
+    std = math.sqrt(sum((s - mean) ** 2 for s in scores) / (len(scores) - 1)) if len(scores) > 1 else None  # undefined for one fold
     folds = recipe["data"]["folds"]
     summary = {
         "model": recipe["model"]["name"],

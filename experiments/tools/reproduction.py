@@ -65,7 +65,7 @@ def claim_row(claim):
     cv, single = _json(folder / "crossval.json"), _json(folder / "metrics.json")
     if cv is not None:
         row.update({
-            "accuracy_mean": _percent(cv["accuracy_mean"]), "accuracy_std": _percent(cv["accuracy_std"]),
+            "accuracy_mean": _percent(cv["accuracy_mean"]), "accuracy_std": None if cv["accuracy_std"] is None or cv["folds_run"] < 2 else _percent(cv["accuracy_std"]),
             "folds_run": cv["folds_run"], "folds_total": cv["folds_total"], "epochs": cv["epochs"],
             "per_fold": [{"fold": f["fold"], "accuracy": _percent(f["accuracy"]), "epochs_done": f["epochs_done"],
                           "best_epoch": f["best_epoch"]} for f in cv["folds"] if f["state"] == "done"],

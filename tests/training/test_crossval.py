@@ -147,6 +147,14 @@ def fake_train(monkeypatch):
     return fake
 
 
+def test_one_fold_has_no_standard_deviation(tmp_path, fake_train):
+    from fer_keras.crossval import cross_validate
+
+    summary = cross_validate(fake_recipe(), data="x", out=tmp_path / "cv", folds=[1])
+    assert summary["folds_run"] == 1 and summary["accuracy_mean"] == pytest.approx(0.91)
+    assert summary["accuracy_std"] is None  # ddof=1 is undefined for one fold, not 0
+
+
 def test_cross_validate_runs_each_fold_once_and_summarises(tmp_path, fake_train):
     from fer_keras.crossval import cross_validate
 
