@@ -26,24 +26,26 @@ import numpy as np
 from fer_keras.data.datasets import DATASETS
 from fer_keras.evaluation import eval_config, predict_probabilities
 from fer_keras.loading import input_shape, num_outputs, uses_regions
+from fer_keras.recipes.schema import Recipe
 
 
 def face_side(recipe, model):
     """The side of the square aligned face a photo's face is warped to before the evaluation
     pipeline crops it to the model's input: the recipe's pipeline.resize, else its reader's
     image_size option, else its face_size option (JAFFE's crops), else the side of the faces its
-    dataset's reader delivers (`fer_keras.data.datasets.DatasetInfo.face_side`), else the input size."""
+    dataset's reader delivers (`fer_keras.data.datasets.DatasetInfo.face_side`), else the input size.
+    `recipe`: a Recipe or its dict."""
     height, width = input_shape(model)[:2]
-    pipeline, data = recipe.get("pipeline") or {}, recipe.get("data") or {}
-    side = None
-    if pipeline.get("resize"):
-        side = max(pipeline["resize"])
-    elif (data.get("options") or {}).get("image_size"):
-        side = max(data["options"]["image_size"])
-    elif (data.get("options") or {}).get("face_size") and (data.get("options") or {}).get("face_crop", True):
-        side = int(data["options"]["face_size"])  # a portrait dataset's face crops (JAFFE's reader)
+    recipe = Recipe.of(recipe)
+    resize, data = recipe.pipeline.resize, recipe.data
+    if resize:
+        side = max(resize)
+    elif data.options.get("image_size"):
+        side = max(data.options["image_size"])
+    elif data.options.get("face_size") and data.options.get("face_crop", True):
+        side = int(data.options["face_size"])  # a portrait dataset's face crops (JAFFE's reader)
     else:
-        info = DATASETS.get(data.get("dataset"))
+        info = DATASETS.get(data.dataset)
         side = info.face_side if info is not None else None
     return int(max(side or 0, height, width))
 
@@ -65,8 +67,8 @@ def face_rotation(recipe, model):
     """Whether photos' faces are de-rotated for this model: as its training faces were (MrCAR's
     region crops and the datasets whose faces come de-rotated, `DatasetInfo.derotated`: RAF-DB's
     aligned images; FER2013's and the other datasets' crops are not, so they get scale and
-    translation only)."""
-    info = DATASETS.get(((recipe or {}).get("data") or {}).get("dataset"))
+    translation only). `recipe`: a Recipe or its dict."""
+    info = None if recipe is None else DATASETS.get(Recipe.of(recipe).data.dataset)
     return bool(uses_regions(model) or (info is not None and info.derotated))
 
 
@@ -74,9 +76,11 @@ def face_inputs(image, landmarks, recipe, model, rotation=None):
     """The uint8 inputs of the faces with `landmarks` ((K, 5, 2), or a FaceLandmarks) in `image`
     ((H, W, C) uint8 RGB): an (K, side, side, C) array, or for MrCAR a dict of them ("face",
     "eyes", "mouth"); side = `face_side`, C = the model's channels. Feed them to `classify`.
-    rotation: de-rotate the faces (None: `face_rotation`, what the model was trained on)."""
+    `recipe`: a Recipe or its dict. rotation: de-rotate the faces (None: `face_rotation`, what the
+    model was trained on)."""
     from fer_keras.data.faces import REGIONS, align_face, region_crops
 
+    recipe = Recipe.of(recipe)
     points = np.asarray(getattr(landmarks, "landmarks", landmarks), np.float64).reshape(-1, 5, 2)
     side, channels = face_side(recipe, model), input_shape(model)[-1]
     image = _to_channels(image, channels)
@@ -104,8 +108,8 @@ def _count(inputs):
 
 
 def classify(model, recipe, inputs, batch_size=32, tta=None):
-    """(K, classes) probabilities of the uint8 `inputs` (from `face_inputs`) through the recipe's
-    evaluation pipeline; tta "tencrop" averages the ten views."""
+    """(K, classes) probabilities of the uint8 `inputs` (from `face_inputs`) through the evaluation
+    pipeline of `recipe` (a Recipe or its dict); tta "tencrop" averages the ten views."""
     from fer_keras.data.record import DatasetRecord
 
     n = _count(inputs)

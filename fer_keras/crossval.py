@@ -3,12 +3,12 @@
     from fer_keras.crossval import cross_validate
     summary = cross_validate(load_recipe("amdcnn_ckplus"), data="CK+48", out="runs/amdcnn_ckplus_cv")
 
-`out/fold<i>/` is fold i's ordinary run folder (`fer_keras.training.train` with
-`data.folds.fold = i`: trained on k - 2 folds, selected on a validation fold carved from them,
-scored once on the held-out fold; `fer_keras.data.splits.fold_splits`). Calling again with the
-same recipe continues: finished folds are kept, an interrupted one resumes, and the rest start;
-a different recipe is refused. After every fold `out/crossval.json` is rewritten (atomically):
-each finished fold's held-out accuracy, and their mean and standard deviation.
+`out/fold<i>/` is fold i's ordinary run folder (`fer_keras.training.train` of
+`recipe.with_fold(i)`, data.folds.fold = i: trained on k - 2 folds, selected on a validation fold
+carved from them, scored once on the held-out fold; `fer_keras.data.splits.fold_splits`). Calling
+again with the same recipe continues: finished folds are kept, an interrupted one resumes, and the
+rest start; a different recipe is refused. After every fold `out/crossval.json` is rewritten
+(atomically): each finished fold's held-out accuracy, and their mean and standard deviation.
 """
 
 import json
@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from fer_keras.errors import ArgumentError
+from fer_keras.recipes.schema import Recipe
 from fer_keras.run.folder import read_log
 
 RECIPE_FILE = "recipe.yaml"
@@ -27,34 +28,31 @@ SUMMARY_FILE = "crossval.json"
 
 
 def _folds_of(recipe):
-    folds = recipe["data"].get("folds")
-    if not folds:
+    """The number of folds of the Recipe's data.folds; an ArgumentError when it has none."""
+    if recipe.data.folds is None:
         raise ArgumentError("recipe", problem="data.folds is not set: cross-validation needs a recipe with folds "
                             "(e.g. amdcnn_ckplus)")
-    return int(folds.get("k", 10))
+    return recipe.data.folds.k
 
 
-def fold_recipe(recipe, index):
-    """`recipe` with data.folds.fold = `index`."""
+def _comparable(plain):
+    """A plain recipe (as out/recipe.yaml holds it) without the fold index and the session's time
+    limit (what must not change)."""
     import copy
 
-    recipe = copy.deepcopy(recipe)
-    recipe["data"]["folds"]["fold"] = index
-    return recipe
-
-
-def _comparable(recipe):
-    """The recipe without the fold index and the session's time limit (what must not change)."""
-    recipe = fold_recipe(recipe, 0)
-    recipe["training"].pop("time_limit_minutes", None)
-    return recipe
+    plain = copy.deepcopy(plain)
+    plain["data"]["folds"]["fold"] = 0
+    plain["training"].pop("time_limit_minutes", None)
+    return plain
 
 
 def fold_state(run, recipe):
     """"new" (no run yet), "partial" (started; resume it) or "done" (all epochs, or early
-    stopping's patience used up with no better epoch) for the fold run folder `run`."""
+    stopping's patience used up with no better epoch) for the fold run folder `run` of `recipe`
+    (a Recipe or its dict)."""
     from fer_keras.run.folder import MONITOR
 
+    training = Recipe.of(recipe).training
     run = Path(run)
     if not (run / "config.yaml").is_file():
         return "new"
@@ -62,9 +60,9 @@ def fold_state(run, recipe):
         return "partial"
     frame = read_log(run)
     epochs = len(frame) if frame is not None else 0
-    if epochs >= recipe["training"]["epochs"]:
+    if epochs >= training.epochs:
         return "done"
-    patience = recipe["training"].get("early_stopping_patience")
+    patience = training.early_stopping_patience
     if patience and frame is not None and epochs - 1 - int(frame[MONITOR].idxmax()) >= patience:
         return "done"
     return "partial"
@@ -91,10 +89,10 @@ def fold_result(run):
 
 def summarize(out, recipe):
     """Write and return out/crossval.json: the finished folds' rows, mean and standard deviation
-    (sample, ddof=1; 0 for one fold) of their held-out accuracies."""
+    (sample, ddof=1; 0 for one fold) of their held-out accuracies (`recipe`: a Recipe or its dict)."""
     from fer_keras.run.write import write_json
 
-    out = Path(out)
+    recipe, out = Recipe.of(recipe), Path(out)
     k = _folds_of(recipe)
     rows = []
     for index in range(k):
@@ -108,18 +106,17 @@ def summarize(out, recipe):
     scores = [row["accuracy"] for row in rows if row["state"] == "done" and row["accuracy"] is not None]
     mean = sum(scores) / len(scores) if scores else None
     std = math.sqrt(sum((s - mean) ** 2 for s in scores) / (len(scores) - 1)) if len(scores) > 1 else None  # undefined for one fold
-    folds = recipe["data"]["folds"]
     summary = {
-        "model": recipe["model"]["name"],
-        "dataset": recipe["data"]["dataset"],
-        "protocol": folds.get("protocol", "random"),
-        "expand": recipe["data"].get("expand"),
+        "model": recipe.model.name,
+        "dataset": recipe.data.dataset,
+        "protocol": recipe.data.folds.protocol,
+        "expand": recipe.data.expand,
         "folds_total": k,
         "folds_run": len(scores),
         "accuracy_mean": mean,
         "accuracy_std": std,
         "std": "sample standard deviation (ddof=1) over the finished folds' held-out accuracies",
-        "epochs": recipe["training"]["epochs"],
+        "epochs": recipe.training.epochs,
         "train_seconds_total": round(sum(r.get("train_seconds_total") or 0 for r in rows if r["state"] == "done"), 1),
         "folds": rows,
     }
@@ -128,7 +125,7 @@ def summarize(out, recipe):
 
 
 def _check_recipe(out, recipe):
-    """Keep the first call's recipe in out/recipe.yaml and refuse a different one later."""
+    """Keep the first call's recipe (the plain dict) in out/recipe.yaml and refuse a different one later."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / RECIPE_FILE
     if path.is_file():
@@ -143,19 +140,19 @@ def _check_recipe(out, recipe):
 
 
 def cross_validate(recipe, data, out, folds=None, time_limit_minutes=None, verbose="auto", command=None):
-    """Train fold after fold of `recipe` (folds: the indices to run, default all) into out/fold<i>,
-    continuing what an earlier call left; stop starting or continuing folds when
-    `time_limit_minutes` of this call have passed (a fold in progress stops at its epoch's end and
-    resumes next call). Returns `summarize`'s dict."""
+    """Train fold after fold of `recipe` (a Recipe or its dict, with data.folds; folds: the indices
+    to run, default all) into out/fold<i>, continuing what an earlier call left; stop starting or
+    continuing folds when `time_limit_minutes` of this call have passed (a fold in progress stops at
+    its epoch's end and resumes next call). Returns `summarize`'s dict."""
     from fer_keras.training import train
 
-    out = Path(out)
+    recipe, out = Recipe.of(recipe), Path(out)
     k = _folds_of(recipe)
     indices = list(range(k)) if folds is None else list(folds)
     bad = [i for i in indices if not isinstance(i, int) or not 0 <= i < k]
     if bad:
         raise ArgumentError("folds", folds, f"fold indices must be in 0..{k - 1}")
-    _check_recipe(out, recipe)
+    _check_recipe(out, recipe.to_dict())
     start = time.perf_counter()
     for index in indices:
         run = out / f"fold{index}"
@@ -170,7 +167,7 @@ def cross_validate(recipe, data, out, folds=None, time_limit_minutes=None, verbo
         if state == "partial":
             train(None, out=run, resume=True, verbose=verbose, command=command, time_limit_minutes=left)
         else:
-            train(fold_recipe(recipe, index), data=data, out=run, verbose=verbose, command=command,
+            train(recipe.with_fold(index), data=data, out=run, verbose=verbose, command=command,
                   time_limit_minutes=left)
         summary = summarize(out, recipe)
         done = fold_state(run, recipe) == "done"

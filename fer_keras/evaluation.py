@@ -23,24 +23,24 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.errors import ArgumentError, DatasetError, FerKerasError
+from fer_keras.recipes.schema import Recipe
 
 TTA_CHOICES = ("none", "tencrop")
 
 
 def eval_config(recipe, batch_size=None):
-    """The recipe's PipelineConfig for evaluation (no augmentation, no weights, one view)."""
-    from fer_keras.data.pipeline import PipelineConfig
+    """The pipeline section of `recipe` (a Recipe or its dict; `Recipe.pipeline`, a PipelineConfig)
+    for evaluation: no augmentation, no weights, one view; `batch_size` when given."""
+    from dataclasses import replace
 
-    options = {**(recipe.get("pipeline") or {}), "augmentation": None, "sample_weights": False, "tta": None}
-    if batch_size:
-        options["batch_size"] = int(batch_size)
-    return PipelineConfig.from_dict(options)
+    config = replace(Recipe.of(recipe).pipeline, augmentation=None, sample_weights=False, tta=None)
+    return replace(config, batch_size=int(batch_size)) if batch_size else config
 
 
 def evaluation_inputs(model, recipe, record, batch_size=None):
-    """(config, regions) to run `model` on `record` as the recipe evaluates: `eval_config`, its
-    input size falling back to the model's when the recipe names none, and for MrCAR its region
-    crops (`fer_keras.data.faces.regions.region_inputs`; None for other models)."""
+    """(config, regions) to run `model` on `record` as `recipe` (a Recipe or its dict) evaluates:
+    `eval_config`, its input size falling back to the model's when the recipe names none, and for
+    MrCAR its region crops (`fer_keras.data.faces.regions.region_inputs`; None for other models)."""
     from dataclasses import replace
 
     from fer_keras.data.faces.regions import region_inputs
@@ -52,10 +52,11 @@ def evaluation_inputs(model, recipe, record, batch_size=None):
     return config, region_inputs(record, uses_regions(model))
 
 
-def resolve_tta(tta, recipe):
-    """None or "tencrop": `tta` ("none", "tencrop") or, when None, the recipe's pipeline.tta."""
+def resolve_tta(tta, default=None):
+    """None or "tencrop": `tta` ("none", "tencrop") or, when None, `default` (a recipe's
+    pipeline.tta, `Recipe.pipeline.tta`)."""
     if tta is None:
-        return (recipe.get("pipeline") or {}).get("tta")
+        return default
     if tta not in TTA_CHOICES:
         raise ArgumentError("tta", tta, f"choose from {', '.join(TTA_CHOICES)}")
     return None if tta == "none" else tta
@@ -132,7 +133,8 @@ def _data_path(name, data):
 def load_eval_record(recipe, dataset=None, data=None, split=None):
     """(record, description) of the samples to evaluate on.
 
-    `split` names a split of the dataset ("all": every sample). Without one, the recipe's own
+    `recipe`: a Recipe or its dict. `split` names a split of the dataset ("all": every sample).
+    Without one, the recipe's own
     protocol decides (`fer_keras.data.splits.load_splits`): its test split when the file has rows for
     it (FER2013: PrivateTest; FERPlus: FER2013Test), else its validation split (PublicTest; a
     stratified 20% of the training split when there is none; the held-out fold of a k-fold
@@ -145,11 +147,11 @@ def load_eval_record(recipe, dataset=None, data=None, split=None):
     from fer_keras.data.datasets import get_dataset_info
     from fer_keras.data.splits import load_splits
 
-    section = recipe["data"]
-    name = dataset or section["dataset"]
+    section = Recipe.of(recipe).data
+    name = dataset or section.dataset
     info = get_dataset_info(name)  # an ArgumentError naming the registered datasets
-    same = name == section["dataset"]
-    options = dict(section.get("options") or {}) if same else {}
+    same = name == section.dataset
+    options = dict(section.options) if same else {}
     path = _data_path(name, data)
     if split is not None:
         try:
@@ -168,35 +170,36 @@ def load_eval_record(recipe, dataset=None, data=None, split=None):
             raise ArgumentError("data", path, str(err)) from err
         return record, "all"
     try:
-        if section.get("folds"):  # the held-out fold, else the validation fold: the whole dataset is split
-            _, validation, test, protocol = load_splits(recipe, path)
+        if section.folds:  # the held-out fold, else the validation fold: the whole dataset is split
+            _, validation, test, protocol = load_splits(section, path)
         else:  # only the splits it scores are read: a file of test rows alone is enough
-            validation, test, protocol = _named_splits(recipe, name, path, options)
+            validation, test, protocol = _named_splits(section, name, path, options)
     except DatasetError as err:
         raise ArgumentError("data", path, str(err)) from err
     if test is not None:
         return test, f"{test.split} (test split)"
-    if section.get("test"):
-        missing = _missing_test(name, path, section["test"])
+    if section.test:
+        missing = _missing_test(name, path, section.test)
         print(f"note: {missing}; scoring the validation split {validation.split} instead", file=sys.stderr)
         return validation, f"{validation.split} (validation split: {missing}; {protocol})"
     return validation, f"{validation.split} (validation split; {protocol})"
 
 
-def _named_splits(recipe, name, path, options):
-    """(validation, test or None, protocol) as `load_splits` gives them for a recipe whose splits are
-    named, reading the training split only when the validation split is carved from it."""
+def _named_splits(section, name, path, options):
+    """(validation, test or None, protocol) as `load_splits` gives them for a data section whose
+    splits are named, reading the training split only when the validation split is carved from it."""
+    from dataclasses import replace
+
     from fer_keras.data import load_dataset
     from fer_keras.data.splits import load_splits
 
-    section = recipe["data"]
-    test = load_dataset(name, path, split=section["test"], **options) if section.get("test") else None
+    test = load_dataset(name, path, split=section.test, **options) if section.test else None
     if test is not None and len(test):
         return None, test, None
-    validation = load_dataset(name, path, split=section["validation"], **options) if section.get("validation") else None
+    validation = load_dataset(name, path, split=section.validation, **options) if section.validation else None
     if validation is not None and len(validation):
-        return validation, None, f"train on {section['train']}, select on {section['validation']}"
-    _, validation, _, protocol = load_splits({**recipe, "data": {**section, "test": None}}, path)
+        return validation, None, f"train on {section.train}, select on {section.validation}"
+    _, validation, _, protocol = load_splits(replace(section, test=None), path)
     return validation, None, protocol
 
 
@@ -245,12 +248,13 @@ class Evaluation:
 
 def evaluate_model(model, recipe, dataset=None, data=None, split=None, tta=None, batch_size=None):
     """`classification_metrics` of `model` on the split chosen by `load_eval_record`, through the
-    recipe's evaluation pipeline (MrCAR: its region crops from cached MTCNN landmarks). `tta`:
-    "none", "tencrop" or None for the recipe's."""
+    evaluation pipeline of `recipe` (a Recipe or its dict; MrCAR: its region crops from cached
+    MTCNN landmarks). `tta`: "none", "tencrop" or None for the recipe's."""
     from fer_keras.data.pipeline import images_problem
     from fer_keras.loading import num_outputs
 
-    tta = resolve_tta(tta, recipe)
+    recipe = Recipe.of(recipe)
+    tta = resolve_tta(tta, recipe.pipeline.tta)
     record, description = load_eval_record(recipe, dataset, data, split)
     k = num_outputs(model)
     if len(record.class_names) != k:

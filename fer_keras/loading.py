@@ -21,6 +21,7 @@ from pathlib import Path
 from fer_keras import load_model
 from fer_keras.data.labels import CLASS_NAMES, CLASS_NAMES_CONTEMPT
 from fer_keras.errors import NO_VALUE, ArgumentError, FerKerasError
+from fer_keras.recipes.schema import Recipe
 from fer_keras.run.folder import class_names as run_class_names, model_file, read_run_config
 
 
@@ -73,13 +74,13 @@ def check_model(model, argument="model", value=NO_VALUE):
 
 def load_run(run_dir):
     """(model, recipe) of a run directory: best.keras (last.keras when the run saved no best) and
-    the resolved recipe from its config.yaml."""
+    the resolved recipe from its config.yaml (the plain dict; `Recipe.of` reads it)."""
     saved = read_run_config(run_dir, "run")
     return load_keras_file(model_file(run_dir, "run"), "run"), saved["recipe"]
 
 
 def model_recipe(name, dataset=None, recipe=None, overrides=()):
-    """The recipe a model name's weights are used with: `recipe` (a recipe name or .yaml file) when
+    """The Recipe a model name's weights are used with: `recipe` (a recipe name or .yaml file) when
     given, else <name>_<dataset> when that recipe exists, else <name>_fer2013; then `overrides`."""
     from fer_keras.models.registry import list_models
     from fer_keras.recipes import find_recipe, load_recipe
@@ -90,8 +91,9 @@ def model_recipe(name, dataset=None, recipe=None, overrides=()):
         resolved = load_recipe(recipe, overrides=overrides)
     else:
         resolved = load_recipe(name, dataset if dataset and find_recipe(name, dataset) is not None else None, overrides)
-    if resolved["model"]["name"] != name:
-        raise ArgumentError("recipe", recipe, f"the recipe is for {resolved['model']['name']!r}, not `model={name!r}`")
+    resolved = Recipe.of(resolved)
+    if resolved.model.name != name:
+        raise ArgumentError("recipe", recipe, f"the recipe is for {resolved.model.name!r}, not `model={name!r}`")
     return resolved
 
 
@@ -114,7 +116,7 @@ def load_model_weights(name, weights_file, recipe=None, **options):
 
     A .keras file is loaded whole (its architecture included). Other files (.weights.h5) are
     loaded into `build_model(name, ...)` with the input shape, class count and options of
-    `recipe` (a recipe dict; default: the model's FER2013 recipe), `options` overriding them.
+    `recipe` (a Recipe or its dict; default: the model's FER2013 recipe), `options` overriding them.
     """
     from fer_keras.models import build_model
 
@@ -135,11 +137,10 @@ def load_model_weights(name, weights_file, recipe=None, **options):
     if problem is not None:  # not the recipe's fault: say so before building the model
         raise ArgumentError("weights", path, f"not a readable weights file ({problem}; truncated, or not an "
                             "HDF5 .weights.h5 file)")
-    recipe = recipe if recipe is not None else model_recipe(name)
-    section = recipe["model"]
-    settings = {**(section.get("options") or {}), **options}
+    section = (Recipe.of(recipe) if recipe is not None else model_recipe(name)).model
+    settings = {**section.options, **options}
     try:
-        model = build_model(name, input_shape=section.get("input_shape"), num_classes=section.get("num_classes", 7), **settings)
+        model = build_model(name, input_shape=section.input_shape, num_classes=section.num_classes, **settings)
     except FerKerasError:
         raise
     except ValueError as err:  # Keras's or a layer's (say, too small an input for the network)
@@ -148,7 +149,7 @@ def load_model_weights(name, weights_file, recipe=None, **options):
 
     def misfit(reason):
         return ArgumentError("weights", path, f"does not fit {name} with input {tuple(model.inputs[0].shape[1:])}, "
-                             f"{section.get('num_classes', 7)} classes and options {settings} ({reason}); "
+                             f"{section.num_classes} classes and options {settings} ({reason}); "
                              "name the recipe they were trained with (`recipe`, `overrides`)")
 
     with warnings.catch_warnings(record=True) as caught:
@@ -169,19 +170,22 @@ def load_model_weights(name, weights_file, recipe=None, **options):
 
 @dataclass
 class Trained:
-    """A loaded model with what using it needs: its recipe, where it came from, class names and,
-    for a run, the data path it was trained on."""
+    """A loaded model with what using it needs: its recipe (a Recipe; a dict given is read into
+    one), where it came from, class names and, for a run, the data path it was trained on."""
 
     model: object
-    recipe: dict
+    recipe: Recipe
     source: str
     class_names: tuple
     data: str = None
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        self.recipe = Recipe.of(self.recipe)
+
     @property
     def name(self):
-        return self.recipe["model"]["name"]
+        return self.recipe.model.name
 
 
 def class_names_for(model, run_dir=None):
@@ -249,29 +253,20 @@ def load_trained(run=None, model=None, weights=None, dataset=None, recipe=None, 
 
 
 def _fit_recipe(recipe, model, source):
-    """The recipe with its input shape (pipeline.input_size, channels) set to what `model` takes
-    (a whole .keras model may have been trained at another input than its recipe names)."""
-    import copy
-
-    shape = list(input_shape(model))
-    if list(recipe["model"].get("input_shape") or []) == shape:
-        return recipe
-    print(f"note: {source} takes {tuple(shape)} inputs; the recipe's pipeline is set to that size", file=sys.stderr)
-    recipe = copy.deepcopy(recipe)
-    recipe["model"]["input_shape"] = shape
-    recipe["pipeline"]["input_size"] = shape[:2]
-    recipe["pipeline"]["channels"] = shape[2]
-    resize = recipe["pipeline"].get("resize")
-    if resize and (resize[0] < shape[0] or resize[1] < shape[1]):
-        recipe["pipeline"]["resize"] = shape[:2]
-    return recipe
+    """The Recipe for the input `model` takes (`Recipe.with_input_shape`: a whole .keras model may
+    have been trained at another input than its recipe names), with a note when that changed it."""
+    fitted = recipe.with_input_shape(input_shape(model))
+    if fitted is not recipe:
+        print(f"note: {source} takes {tuple(input_shape(model))} inputs; the recipe's pipeline is set to that size",
+              file=sys.stderr)
+    return fitted
 
 
 def default_data(trained, dataset=None, data=None):
     """`data`, else the run's data path when `dataset` is the run's dataset (or not given)."""
     if data is not None:
         return data
-    if dataset is None or dataset == trained.recipe["data"]["dataset"]:
+    if dataset is None or dataset == trained.recipe.data.dataset:
         return trained.data
     return None
 

@@ -108,7 +108,7 @@ class FacePredictor:
             raise ArgumentError("detector", detector, f"expected one of {', '.join(DETECTORS)}")
         self.trained = trained
         self.batch_size = batch_size
-        self.tta = resolve_tta(tta, trained.recipe)
+        self.tta = resolve_tta(tta, trained.recipe.pipeline.tta)
         self.detector = detector
         self.detector_options = dict(detector_options or {})
 

@@ -143,16 +143,15 @@ def optimizer_classes():
     return {"adam": (keras.optimizers.Adam,), "sgd": (keras.optimizers.SGD, CoupledL2SGD)}
 
 
-def learning_rate(optimizer, schedule, steps_per_epoch, epochs):
-    """The optimizer's learning rate under the recipe's `schedule` section (None: constant):
-    `SCHEDULES[name]` (epoch_step_decay: `EpochStepDecay`; cosine) with the section's other keys."""
+def learning_rate(base, schedule, steps_per_epoch, epochs):
+    """The learning rate starting from `base` under the recipe's schedule section (a
+    `fer_keras.recipes.schema.ScheduleSection`; None: constant): `SCHEDULES[schedule.name]`
+    (epoch_step_decay: `EpochStepDecay`; cosine) with the section's options."""
     import inspect
 
-    base = optimizer["learning_rate"]
-    if not schedule:
+    if schedule is None:
         return base
-    options = {key: value for key, value in schedule.items() if key != "name"}
-    name = schedule.get("name", DEFAULT_SCHEDULE)
+    name, options = schedule.name, dict(schedule.options)
     if name not in SCHEDULES:
         raise RecipeError(f"schedule name must be one of {', '.join(SCHEDULES)}, got {name!r}")
     function = SCHEDULES[name]

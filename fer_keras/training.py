@@ -28,15 +28,15 @@ from pathlib import Path
 from fer_keras import callbacks as run_callbacks
 from fer_keras.data.batches import fit_options, make_batches, uses_tf_data
 from fer_keras.data.faces.regions import region_inputs
-from fer_keras.data.pipeline import PipelineConfig, steps_per_epoch
+from fer_keras.data.pipeline import steps_per_epoch
 from fer_keras.data.splits import load_splits
 from fer_keras.distribute import distribution_strategy
 from fer_keras.errors import FerKerasError, RecipeError
 from fer_keras.hardware import gpu_available, precision_policy
-from fer_keras.recipes.schema import training_settings
+from fer_keras.recipes.schema import Recipe
 from fer_keras.run.folder import (
-    BACKUP_DIR, BEST_WEIGHTS_FILE, LOG_FILE, METRICS_FILE, MONITOR, best_so_far, check_new_run_folder, completed_epochs,
-    read_metrics, read_run_config, record_resume, trim_log,
+    BACKUP_DIR, BEST_WEIGHTS_FILE, CONFIG_FILE, LOG_FILE, METRICS_FILE, MONITOR, best_so_far, check_new_run_folder,
+    completed_epochs, read_metrics, read_run_config, record_resume, trim_log,
 )
 from fer_keras.run.lock import hold_run
 from fer_keras.run.record import accept_recipe, invoked_command, write_new_run
@@ -45,15 +45,15 @@ from fer_keras.run.write import write_atomically, write_json
 from fer_keras.torch_defaults import set_bn_momentum, set_initialization
 
 
-def _optimizer(recipe, steps):
+def _optimizer(optimizer, schedule, epochs, steps):
+    """The Keras optimizer of the recipe's `optimizer` section (an OptimizerSection), its learning
+    rate under the `schedule` section (a ScheduleSection; None: constant) over `epochs` of `steps`."""
     from fer_keras.schedules import CoupledL2SGD, learning_rate, optimizer_classes
 
-    options = dict(recipe["optimizer"])
-    name = options.pop("name")
-    options["learning_rate"] = learning_rate(recipe["optimizer"], recipe["schedule"], steps, recipe["training"]["epochs"])
-    if name == "sgd" and "l2" in options:  # PyTorch's coupled weight decay (LBAN-IL)
+    options = {**optimizer.options, "learning_rate": learning_rate(optimizer.learning_rate, schedule, steps, epochs)}
+    if optimizer.name == "sgd" and "l2" in options:  # PyTorch's coupled weight decay (LBAN-IL)
         return CoupledL2SGD(**options)
-    return optimizer_classes()[name][0](**options)
+    return optimizer_classes()[optimizer.name][0](**options)
 
 
 def _targets(training, config):
@@ -87,25 +87,24 @@ def _keras_errors(section):
 
 
 def build_training(recipe, num_classes, steps):
-    """(model, training) of `recipe`: the model built and initialised as the recipe says, and its
-    training model (fer_keras.models.objectives) compiled with the recipe's loss and optimizer
-    (`steps` per epoch, for the learning-rate schedule). Call it inside a distribution scope."""
+    """(model, training) of `recipe` (a Recipe or its dict): the model built and initialised as the
+    recipe says, and its training model (fer_keras.models.objectives) compiled with the recipe's
+    loss and optimizer (`steps` per epoch, for the learning-rate schedule). Call it inside a
+    distribution scope."""
     from fer_keras.models.objectives import make_training_model
     from fer_keras.models.registry import build_model
 
-    settings, model_section = training_settings(recipe), recipe["model"]
+    recipe = Recipe.of(recipe)
+    settings, section, loss = recipe.training, recipe.model, recipe.loss
     with _keras_errors("model"):
-        model = build_model(model_section["name"], input_shape=model_section["input_shape"],
-                            num_classes=num_classes, **(model_section.get("options") or {}))
+        model = build_model(section.name, input_shape=section.input_shape, num_classes=num_classes, **section.options)
     set_initialization(model, settings.initialization, settings.seed)
     if settings.bn_momentum is not None:
         set_bn_momentum(model, settings.bn_momentum)
-    loss = dict(recipe["loss"])
-    loss.pop("warmup_epochs", None)
     with _keras_errors("loss"):
-        training = make_training_model(model, loss.pop("name"), num_classes=num_classes, **loss)
+        training = make_training_model(model, loss.name, num_classes=num_classes, **loss.options)
     with _keras_errors("optimizer"):
-        optimizer = _optimizer(recipe, steps)
+        optimizer = _optimizer(recipe.optimizer, recipe.schedule, settings.epochs, steps)
     training.model.compile(
         optimizer=optimizer,
         loss=training.loss,
@@ -118,7 +117,7 @@ def build_training(recipe, num_classes, steps):
 
 def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", command=None, callbacks=(),
           time_limit_minutes=None, allow_recipe_change=False):
-    """Train `recipe` (a resolved recipe dict, fer_keras.recipes.load_recipe) on `data` (path; None: the bundled FER2013 sample)
+    """Train `recipe` (a resolved recipe dict, fer_keras.recipes.load_recipe, or its Recipe) on `data` (path; None: the bundled FER2013 sample)
     into the run directory `out`; returns the metrics dict (also in out/metrics.json). Extra Keras
     `callbacks` run after the run's own. `time_limit_minutes` replaces training.time_limit_minutes
     for this call only (a property of the session, not of the recipe, so a resumed run may change it).
@@ -132,9 +131,7 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
     if resume:
         read_run_config(run, "out")
     else:
-        from fer_keras.recipes import validate
-
-        validate(recipe)  # a dict made or changed in Python is checked as a loaded recipe is
+        recipe = Recipe.of(recipe)  # a dict made or changed in Python is checked as a loaded recipe is
         check_new_run_folder(run)
         run.mkdir(parents=True, exist_ok=True)
     with hold_run(run, "out"), stop_on_full_disk(run) as writes:
@@ -156,25 +153,22 @@ def _train_in(run, recipe, data, resume, verbose, command, callbacks, time_limit
     if resume:
         saved = read_run_config(run, "out")
         accept_recipe(run, saved, allow_recipe_change, completed_epochs(run), command or invoked_command())
-        recipe, data = saved["recipe"], saved.get("data")
+        recipe, data = Recipe.from_dict(saved["recipe"], source=str(run / CONFIG_FILE)), saved.get("data")
     else:
         check_new_run_folder(run)
-    settings = training_settings(recipe)
-    seed = settings.seed
-    keras.utils.set_random_seed(seed)
+    settings = recipe.training
+    keras.utils.set_random_seed(settings.seed)
     policy = precision_policy(settings.mixed_precision)
     keras.mixed_precision.set_global_policy(policy)
 
-    train_record, val_record, test_record, protocol = load_splits(recipe, data)
-    config = PipelineConfig.from_dict({**recipe["pipeline"], "seed": seed})
-    regions = recipe["data"].get("regions", False)
-    inputs = {split: region_inputs(r, regions) for split, r in
+    train_record, val_record, test_record, protocol = load_splits(recipe.data, data)
+    config = recipe.pipeline  # seeded with training.seed
+    inputs = {split: region_inputs(r, recipe.data.regions) for split, r in
               (("train", train_record), ("validation", val_record), ("test", test_record)) if r is not None}
 
-    model_section = recipe["model"]
     strategy = distribution_strategy(settings.distribute)
     steps = steps_per_epoch(train_record, config)
-    warmup_epochs = recipe["loss"].get("warmup_epochs", 0)
+    warmup_epochs = recipe.loss.warmup_epochs
     with strategy.scope() if strategy else contextlib.nullcontext():
         model, training = build_training(recipe, len(train_record.class_names), steps)
     writes.checkpoint_bytes = state_bytes(training.model)
@@ -199,7 +193,7 @@ def _train_in(run, recipe, data, resume, verbose, command, callbacks, time_limit
     if resume:
         record_resume(run, command or invoked_command())
     else:
-        recipe = write_new_run(run, recipe, data, protocol, command or invoked_command(), keras.backend.backend())
+        write_new_run(run, recipe.to_dict(), data, protocol, command or invoked_command(), keras.backend.backend())
     writes.csv_logger = keras.callbacks.CSVLogger(str(run / LOG_FILE), append=resume)
     extra_callbacks, callbacks = list(callbacks), [
         *data_callbacks,
@@ -219,7 +213,7 @@ def _train_in(run, recipe, data, resume, verbose, command, callbacks, time_limit
         callbacks.append(run_callbacks.stop_at_time_limit(float(time_limit)))
     # Last of the run's own callbacks: when the backup records an epoch as done, everything that
     # epoch writes (best weights, log row) is already on disk, so a kill at any moment resumes.
-    constant_rate = None if recipe.get("schedule") else float(recipe["optimizer"]["learning_rate"])
+    constant_rate = None if recipe.schedule else float(recipe.optimizer.learning_rate)
     callbacks.append(run_callbacks.backup_and_restore(run / BACKUP_DIR, constant_rate))
     callbacks += extra_callbacks
     start = time.perf_counter()
@@ -234,7 +228,7 @@ def _train_in(run, recipe, data, resume, verbose, command, callbacks, time_limit
         training.model.load_weights(run / BEST_WEIGHTS_FILE)
     write_atomically(run / "best.keras", model.save)
 
-    title = f"{model_section['name']} on {recipe['data']['dataset']}"
+    title = f"{recipe.model.name} on {recipe.data.dataset}"
     metrics = {"validation": {}, "test": None}
     for tta in [None] + ([config.tta] if config.tta else []):
         probabilities = predict_probabilities(model, val_record, val_config, inputs.get("validation"), tta)

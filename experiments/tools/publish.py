@@ -84,11 +84,12 @@ def bundle(run, name, saved, out, max_drop):
     from fer_keras.evaluation import classification_metrics, predict_probabilities
     from fer_keras.loading import load_run
     from fer_keras.models.pretrained import PRETRAINED_DIR, load_pretrained, register_pretrained, save_pretrained
+    from fer_keras.recipes import Recipe
 
     model, recipe = load_run(run)
     metrics = json.loads((Path(run) / "metrics.json").read_text())
     single = metrics["validation"]["single"]  # the float16 check is single crop: compare like with like
-    _, validation, _, _ = load_splits(recipe, saved["data"])
+    _, validation, _, _ = load_splits(Recipe.of(recipe).data, saved["data"])
     header = {
         "model": recipe["model"]["name"],
         "input_shape": list(recipe["model"]["input_shape"]),

@@ -34,10 +34,11 @@ def restore(published, weights, out, command, last_weights=None):
     import keras
     import pandas as pd
 
-    from fer_keras.data.pipeline import PipelineConfig, steps_per_epoch
+    from fer_keras.data.pipeline import steps_per_epoch
     from fer_keras.data.splits import load_splits
     from fer_keras.models.pretrained import assign_pretrained_file
     from fer_keras.hardware import precision_policy
+    from fer_keras.recipes import Recipe
     from fer_keras.run.folder import MONITOR
     from fer_keras.training import build_training
 
@@ -45,28 +46,27 @@ def restore(published, weights, out, command, last_weights=None):
     if out.exists():
         raise SystemExit(f"restore_run: {out} exists; choose another --out (nothing is overwritten)")
     saved = yaml.safe_load((published / "config.yaml").read_text())
-    recipe = saved["recipe"]
+    recipe = Recipe.of(saved["recipe"])
     log = pd.read_csv(published / "log.csv")
     best = int(log[MONITOR].idxmax())
     kept = best + 1  # epochs 0..best, the state the bundled (best-epoch) weights belong to
     if last_weights is not None:
         kept = len(log)  # the whole log: the run continues from its last epoch
 
-    keras.utils.set_random_seed(recipe["training"].get("seed", 0))
-    keras.mixed_precision.set_global_policy(precision_policy(recipe["training"].get("mixed_precision", "auto")))
-    train_record, _, _, _ = load_splits(recipe, saved.get("data"))
-    config = PipelineConfig.from_dict({**recipe["pipeline"], "seed": recipe["training"].get("seed", 0)})
-    model, training = build_training(recipe, len(train_record.class_names), steps_per_epoch(train_record, config))
+    keras.utils.set_random_seed(recipe.training.seed)
+    keras.mixed_precision.set_global_policy(precision_policy(recipe.training.mixed_precision))
+    train_record, _, _, _ = load_splits(recipe.data, saved.get("data"))
+    model, training = build_training(recipe, len(train_record.class_names), steps_per_epoch(train_record, recipe.pipeline))
     header = assign_pretrained_file(model, weights)
-    if header["model"] != recipe["model"]["name"]:
-        raise SystemExit(f"restore_run: {weights} holds {header['model']}, the run trained {recipe['model']['name']}")
+    if header["model"] != recipe.model.name:
+        raise SystemExit(f"restore_run: {weights} holds {header['model']}, the run trained {recipe.model.name}")
     training.model.optimizer.build(training.model.trainable_variables)  # fresh moments, step 0
     best_weights = [keras.ops.convert_to_numpy(v) for v in training.model.weights]
     if last_weights is not None:
         last = assign_pretrained_file(model, last_weights)
-        if last.get("model") != recipe["model"]["name"] or last.get("epochs") != kept:
+        if last.get("model") != recipe.model.name or last.get("epochs") != kept:
             raise SystemExit(f"restore_run: {last_weights} holds {last.get('model')} after {last.get('epochs')} epochs; "
-                             f"{published}/log.csv has {kept} epochs of {recipe['model']['name']}")
+                             f"{published}/log.csv has {kept} epochs of {recipe.model.name}")
 
     staging = out.with_name(f".{out.name}.restoring")
     shutil.rmtree(staging, ignore_errors=True)

@@ -105,7 +105,8 @@ def _check_expand(expand):
 
 
 def fold_splits(record, folds, expand=None):
-    """(train, validation, test, protocol description) of fold `folds["fold"]` of `record`.
+    """(train, validation, test, protocol description) of fold `folds.fold` of `record` (`folds`: a
+    recipe's data.folds, a `fer_keras.recipes.schema.Folds`).
 
     The held-out fold is the test split, scored once after training. Model selection and early
     stopping use a validation split carved from the other k - 1 folds by the same protocol (one
@@ -118,7 +119,7 @@ def fold_splits(record, folds, expand=None):
     from fer_keras.data.expand import expand_record, shared_sources
     from fer_keras.errors import RecipeError
 
-    k, index, protocol, seed = _check_folds(folds)
+    k, index, protocol, seed = folds.k, folds.fold, folds.protocol, folds.seed
     expand, before = _check_expand(expand)
     sources = len(record)
     try:
@@ -161,8 +162,9 @@ def data_path(name, data):
     return data
 
 
-def load_splits(recipe, data):
-    """(train, validation, test or None, protocol description) records for the recipe's data section.
+def load_splits(section, data):
+    """(train, validation, test or None, protocol description) records for a recipe's data section
+    (a `fer_keras.recipes.schema.DataSection`, `Recipe.data`).
 
     Splits are read by name (data.train / data.validation / data.test); with data.folds the
     dataset is split by `kfold` instead. A validation split that is null or has no rows (the
@@ -170,23 +172,21 @@ def load_splits(recipe, data):
     """
     from fer_keras.data import load_dataset
 
-    section = recipe["data"]
-    name, options = section["dataset"], dict(section.get("options") or {})
+    name, options = section.dataset, dict(section.options)
     data = data_path(name, data)
-    folds = section.get("folds")
-    if folds:
-        return fold_splits(load_dataset(name, data, **options), folds, section.get("expand"))
-    train = load_dataset(name, data, split=section["train"], **options)
+    if section.folds:
+        return fold_splits(load_dataset(name, data, **options), section.folds, section.expand)
+    train = load_dataset(name, data, split=section.train, **options)
     if not len(train):
-        raise ArgumentError("data", data, f"the training split {section['train']!r} has no samples")
-    validation = load_dataset(name, data, split=section["validation"], **options) if section.get("validation") else None
+        raise ArgumentError("data", data, f"the training split {section.train!r} has no samples")
+    validation = load_dataset(name, data, split=section.validation, **options) if section.validation else None
     if validation is not None and len(validation):
-        protocol = f"train on {section['train']}, select on {section['validation']}"
+        protocol = f"train on {section.train}, select on {section.validation}"
     else:
         from sklearn.model_selection import train_test_split
 
         keep, held = train_test_split(np.arange(len(train)), test_size=0.2, stratify=train.labels, random_state=0)
-        train, validation = train.subset(keep, split=f"{section['train']} 80%"), train.subset(held, split=f"{section['train']} 20%")
-        protocol = f"no {section.get('validation')!r} rows: select on a stratified 20% of {section['train']}"
-    test = load_dataset(name, data, split=section["test"], **options) if section.get("test") else None
+        train, validation = train.subset(keep, split=f"{section.train} 80%"), train.subset(held, split=f"{section.train} 20%")
+        protocol = f"no {section.validation!r} rows: select on a stratified 20% of {section.train}"
+    test = load_dataset(name, data, split=section.test, **options) if section.test else None
     return train, validation, test if test is not None and len(test) else None, protocol

@@ -2,6 +2,7 @@
 images (`pipeline_inputs`: the recipe's evaluation pipeline, as `fer_keras.classify.classify`
 feeds the Keras model)."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +42,8 @@ def calibration_inputs(trained, data=None, samples=DEFAULT_CALIBRATION_SAMPLES, 
         raise ExportError(data_name, data, f"is {path_kind(data)}, not a dataset file or folder")
     if samples < 1:
         raise ExportError(samples_name, samples, "expected a positive integer")
-    recipe = {**trained.recipe, "data": {**trained.recipe["data"], "test": None}}  # the test split plays no part
     try:
-        train = load_splits(recipe, data)[0]
+        train = load_splits(replace(trained.recipe.data, test=None), data)[0]  # the test split plays no part
     except ValueError as err:  # the data file's DatasetError (or the recipe's folds): named as the caller's data
         raise ExportError(data_name, data, str(err)) from err
     rng = np.random.default_rng(seed)

@@ -44,7 +44,8 @@ def serving_function(model):
 
 def contract(trained):
     """What a server needs to know to use an artefact: inputs, value range, output, classes."""
-    normalization = (trained.recipe.get("pipeline") or {}).get("normalization", "unit")
+    pipeline = trained.recipe.pipeline
+    normalization = pipeline.normalization
     return {
         "model": trained.name,
         "source": trained.source,
@@ -54,7 +55,7 @@ def contract(trained):
                        f"{normalization!r}), centre-cropped to the input size",
         "output": OUTPUT,
         "class_names": list(trained.class_names),
-        "test_time_augmentation": (trained.recipe.get("pipeline") or {}).get("tta") or "none",
+        "test_time_augmentation": pipeline.tta or "none",
     }
 
 

@@ -15,7 +15,9 @@ way, a .yaml path also beside the file that names it.
 
 Every recipe is checked on load and again after the overrides (fer_keras.recipes.schema): an
 unknown key is refused naming it and the closest known one, a wrong type or value naming the key.
-The recipe stays a plain dict, as written in a run's config.yaml.
+`load_recipe` gives the plain dict, as written in a run's config.yaml; the code reads it as a
+`Recipe`, one typed section each (`Recipe.of(recipe)`; fer_keras.recipes.schema), and hands each
+module the section it uses.
 """
 
 import copy
@@ -26,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from fer_keras.errors import RecipeError
-from fer_keras.recipes.schema import SECTIONS, Invalid, check_recipe
+from fer_keras.recipes.schema import SECTIONS, Invalid, Recipe, check_recipe
 
 LOCAL_DIR = "experiments"  # ./experiments/<name>.yaml of the working directory comes before the package's
 
@@ -235,5 +237,5 @@ def recipe_catalog():
     return entries
 
 
-__all__ = ["SECTIONS", "apply_override", "available_recipes", "find_recipe", "load_recipe", "recipe_catalog", "recipe_file",
+__all__ = ["SECTIONS", "Recipe", "apply_override", "available_recipes", "find_recipe", "load_recipe", "recipe_catalog", "recipe_file",
            "shipped_recipes", "validate"]

@@ -22,14 +22,20 @@ schedules, the folds and expansion checks), so a bad value stops before any data
 Hand-written checks and plain dataclasses rather than a validation library (pydantic): the keys
 must come from signatures that change with the code, which pydantic models would restate, and
 the recipe has to stay the plain dict a person reads in config.yaml (nothing is added or
-converted here; `check_recipe` returns the dict it was given).
+converted by the checks; `check_recipe` returns the dict it was given).
+
+The code reads a checked recipe as a `Recipe`: one typed section each (`ModelSection`,
+`DataSection` with its `Folds`, the pipeline as a `fer_keras.data.PipelineConfig`, `LossSection`,
+`OptimizerSection`, `ScheduleSection`, `TrainingSection`), built once from the dict, which it keeps
+for `to_dict` (config.yaml). A module is handed the section it uses, not the dict.
 """
 
+import copy
 import difflib
 import inspect
 import types
 import typing
-from dataclasses import dataclass, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 
 SECTIONS = ("model", "data", "pipeline", "loss", "optimizer", "schedule", "training")
 MIXED_PRECISIONS = ("auto", "cpu_bfloat16", "mixed_float16", "mixed_bfloat16", "float32", True, False)
@@ -244,16 +250,6 @@ class TrainingSection:
         return cls(**check_keys("training", section, cls.keys()))
 
 
-def training_settings(recipe):
-    """The recipe's training section as a `TrainingSection` (a RecipeError names a wrong key)."""
-    from fer_keras.errors import RecipeError
-
-    try:
-        return TrainingSection.from_dict(recipe["training"])
-    except Invalid as problem:
-        raise RecipeError(str(problem)) from None
-
-
 # ------------------------------------------------------------------------------- the sections
 
 
@@ -405,5 +401,199 @@ def check_recipe(recipe):
     return recipe
 
 
-__all__ = ["SECTIONS", "Invalid", "Key", "Kind", "TrainingSection", "check_keys", "check_recipe", "keys_of",
-           "training_settings"]
+# ------------------------------------------------------------------------------- the typed recipe
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    """The model section: the registered model `name` (fer_keras.models.registry), its
+    `input_shape` (H, W, C), `num_classes` (what a weights file is built with; training counts the
+    data's classes) and the builder's keyword `options`."""
+
+    name: str
+    input_shape: tuple
+    num_classes: int = 7
+    options: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, section):
+        return cls(section["name"], tuple(section["input_shape"]), section.get("num_classes", 7),
+                   dict(section.get("options") or {}))
+
+
+@dataclass(frozen=True)
+class Folds:
+    """data.folds: `fer_keras.data.kfold`'s k, protocol and seed, and the `fold` a run holds out
+    (checked as made: a RecipeError names the key)."""
+
+    k: int = 10
+    protocol: str = "random"
+    seed: int = 0
+    fold: int = 0
+
+    def __post_init__(self):
+        from fer_keras.data.splits import _check_folds
+
+        _check_folds(asdict(self))
+
+    @classmethod
+    def from_dict(cls, section):
+        from fer_keras.data.splits import _check_folds
+
+        _check_folds(section)  # names an unknown key too
+        return cls(**section)
+
+
+@dataclass(frozen=True)
+class DataSection:
+    """The data section, as `fer_keras.data.splits.load_splits` reads it: the dataset's name, its
+    train / validation / test split names, the reader's `options`, MrCAR's `regions`, and for
+    k-fold recipes the `Folds` and the expansion (`expand`: fer_keras.data.expand.expand_record's
+    options and before_split)."""
+
+    dataset: str
+    train: str | None = None
+    validation: str | None = None
+    test: str | None = None
+    options: dict = field(default_factory=dict)
+    regions: bool = False
+    folds: Folds | None = None
+    expand: dict | None = None
+
+    @classmethod
+    def from_dict(cls, section):
+        folds = section.get("folds")
+        return cls(section["dataset"], section.get("train"), section.get("validation"), section.get("test"),
+                   dict(section.get("options") or {}), bool(section.get("regions", False)),
+                   Folds.from_dict(folds) if folds else None, dict(section["expand"]) if section.get("expand") else None)
+
+
+@dataclass(frozen=True)
+class LossSection:
+    """The loss section: the loss `name` (fer_keras.models.objectives), the epochs over which its
+    margin warms up (`warmup_epochs`), and its other keys, the loss's `options`."""
+
+    name: str
+    warmup_epochs: float = 0
+    options: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, section):
+        options = {key: value for key, value in section.items() if key not in ("name", "warmup_epochs")}
+        return cls(section["name"], section.get("warmup_epochs", 0), options)
+
+
+@dataclass(frozen=True)
+class OptimizerSection:
+    """The optimizer section: the optimizer's `name` (fer_keras.schedules.optimizer_classes), its
+    base `learning_rate` (the schedule starts from it) and its other keyword `options`."""
+
+    name: str
+    learning_rate: float
+    options: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, section):
+        options = {key: value for key, value in section.items() if key not in ("name", "learning_rate")}
+        return cls(section["name"], section["learning_rate"], options)
+
+
+@dataclass(frozen=True)
+class ScheduleSection:
+    """The schedule section: `fer_keras.schedules.SCHEDULES[name]` and its keyword `options` (a
+    recipe without one, `schedule: null`, keeps the learning rate constant)."""
+
+    name: str
+    options: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, section):
+        """The section read; None for a null (or empty) one."""
+        from fer_keras.schedules import DEFAULT_SCHEDULE
+
+        if not section:
+            return None
+        return cls(section.get("name", DEFAULT_SCHEDULE), {key: value for key, value in section.items() if key != "name"})
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A checked recipe read into its typed sections; the pipeline is a
+    `fer_keras.data.PipelineConfig` seeded with training.seed. `to_dict()` is the plain dict it
+    was read from, as config.yaml holds it.
+
+        recipe = Recipe.of(load_recipe("amdcnn"))      # a Recipe as it is; a dict checked and read
+        recipe.pipeline.batch_size, recipe.data.folds, recipe.training.epochs
+    """
+
+    model: ModelSection
+    data: DataSection
+    pipeline: object
+    loss: LossSection
+    optimizer: OptimizerSection
+    schedule: ScheduleSection | None
+    training: TrainingSection
+    plain: dict = field(repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, recipe, source="recipe"):
+        """Check the plain dict `recipe` (a RecipeError, a ValueError, names `source` and the first
+        wrong key) and read it; the Recipe keeps a copy of it."""
+        from fer_keras.data.pipeline import PipelineConfig
+        from fer_keras.errors import RecipeError
+
+        try:
+            check_recipe(recipe)
+        except Invalid as problem:
+            raise RecipeError(f"{source}: {problem}") from None
+        plain = copy.deepcopy(recipe)
+        training = TrainingSection.from_dict(plain["training"])
+        return cls(ModelSection.from_dict(plain["model"]), DataSection.from_dict(plain["data"]),
+                   PipelineConfig.from_dict({**plain["pipeline"], "seed": training.seed}),
+                   LossSection.from_dict(plain["loss"]), OptimizerSection.from_dict(plain["optimizer"]),
+                   ScheduleSection.from_dict(plain["schedule"]), training, plain)
+
+    @classmethod
+    def of(cls, recipe):
+        """`recipe` when it is a Recipe, else the Recipe of the plain dict (`from_dict`)."""
+        return recipe if isinstance(recipe, cls) else cls.from_dict(recipe)
+
+    def to_dict(self):
+        """The plain recipe (a copy): what config.yaml holds and a person edits."""
+        return copy.deepcopy(self.plain)
+
+    def _with(self, change):
+        plain = self.to_dict()
+        change(plain)
+        return Recipe.from_dict(plain)
+
+    def with_input_shape(self, shape):
+        """This recipe for a model that takes (H, W, C) `shape` inputs (a whole .keras model may have
+        been trained at another input than its recipe names): model.input_shape, and the
+        pipeline's input_size and channels, set to it, and a resize smaller than it raised to it;
+        checked again. The recipe itself when its model.input_shape is `shape` already."""
+        shape = [int(d) for d in shape]
+        if list(self.model.input_shape) == shape:
+            return self
+
+        def change(plain):
+            plain["model"]["input_shape"] = shape
+            pipeline = plain["pipeline"]
+            pipeline["input_size"], pipeline["channels"] = shape[:2], shape[2]
+            resize = pipeline.get("resize")
+            if resize and (resize[0] < shape[0] or resize[1] < shape[1]):
+                pipeline["resize"] = shape[:2]
+
+        return self._with(change)
+
+    def with_fold(self, index):
+        """This k-fold recipe holding out fold `index` (data.folds.fold), checked again."""
+
+        def change(plain):
+            plain["data"]["folds"]["fold"] = index
+
+        return self._with(change)
+
+
+__all__ = ["SECTIONS", "DataSection", "Folds", "Invalid", "Key", "Kind", "LossSection", "ModelSection", "OptimizerSection",
+           "Recipe", "ScheduleSection", "TrainingSection", "check_keys", "check_recipe", "keys_of"]

@@ -181,12 +181,12 @@ def test_face_crop_options(tmp_path, fake_detector):
 def test_training_evaluation_and_folds_read_the_crops(tmp_path, fake_detector):
     from fer_keras.data.splits import load_splits
     from fer_keras.evaluation import load_eval_record
+    from fer_keras.recipes import Recipe, load_recipe
 
     folder = tmp_path / "jaffe"
     names = list(write_portraits(folder))
-    recipe = {"data": {"dataset": "jaffe", "train": None, "validation": None, "test": None,
-                       "folds": {"k": 3, "protocol": "subject", "fold": 0}}}
-    train, validation, test, protocol = load_splits(recipe, str(folder))  # what `fer-keras train` reads
+    recipe = Recipe.of(load_recipe("mrcar_jaffe", overrides=["data.folds={k: 3, protocol: subject, fold: 0}", "data.expand=null"]))
+    train, validation, test, protocol = load_splits(recipe.data, str(folder))  # what `fer-keras train` reads
     assert "subject-independent 3-fold" in protocol
     for part in (train, validation, test):
         assert part.images.shape[1:] == (48, 48, 1) and len(part.extra["face_found"]) == len(part)
@@ -199,8 +199,7 @@ def test_training_evaluation_and_folds_read_the_crops(tmp_path, fake_detector):
     # `fer-keras evaluate`: the run's own dataset (its held-out fold) and another model's (all of it)
     record, description = load_eval_record(recipe, data=str(folder))
     assert record.images.shape[1:] == (48, 48, 1) and description.startswith("fold0-test")
-    fer2013_recipe = {"data": {"dataset": "fer2013", "train": "Training", "validation": "PublicTest", "test": "PrivateTest"}}
-    record, description = load_eval_record(fer2013_recipe, dataset="jaffe", data=str(folder))
+    record, description = load_eval_record(load_recipe("amdcnn_fer2013"), dataset="jaffe", data=str(folder))
     assert record.images.shape == (21, 48, 48, 1) and description == "all" and record.extra["faces"]["found"] == 20
     assert fake_detector == [21]  # one detection, then the cache
 
@@ -227,19 +226,23 @@ def test_no_face_anywhere_falls_back_to_the_whole_image(tmp_path, monkeypatch):
 def test_face_sides_of_the_lab_datasets():
     import keras
 
-    from fer_keras.data.datasets import get_dataset_info
     from fer_keras.classify import face_rotation, face_side
+    from fer_keras.data.datasets import get_dataset_info
+    from fer_keras.recipes import load_recipe
+
+    def on(dataset, *overrides):  # the FER2013 recipe (no resize, no reader options) on another dataset
+        return load_recipe("amdcnn_fer2013", overrides=[f"data.dataset={dataset}", *overrides])
 
     assert get_dataset_info("jaffe").face_side == FACE_SIDE == 48 and get_dataset_info("ckplus").face_side == 48
     inputs = keras.Input((44, 44, 1))
     model = keras.Model(inputs, keras.layers.Dense(7)(keras.layers.Flatten()(inputs)))
-    assert face_side({"data": {"dataset": "jaffe"}}, model) == 48
-    assert face_side({"data": {"dataset": "jaffe", "options": {"face_size": 64}}}, model) == 64
-    assert face_side({"data": {"dataset": "ckplus"}}, model) == 48
+    assert face_side(on("jaffe"), model) == 48
+    assert face_side(on("jaffe", "data.options.face_size=64"), model) == 64
+    assert face_side(on("ckplus"), model) == 48
     # The registry's facts reach photos: RAF-DB's 100x100 faces come de-rotated, FER2013's crops do not.
-    assert face_side({"data": {"dataset": "rafdb"}}, model) == 100 and face_rotation({"data": {"dataset": "rafdb"}}, model)
-    assert face_side({"data": {"dataset": "sfew"}}, model) == 44  # no fixed face size: the input's
-    assert not face_rotation({"data": {"dataset": "fer2013"}}, model) and not face_rotation({"data": {"dataset": "jaffe"}}, model)
+    assert face_side(on("rafdb"), model) == 100 and face_rotation(on("rafdb"), model)
+    assert face_side(on("sfew"), model) == 44  # no fixed face size: the input's
+    assert not face_rotation(on("fer2013"), model) and not face_rotation(on("jaffe"), model)
 
 
 def test_real_jaffe_all_faces_found(tmp_path, monkeypatch):

@@ -303,7 +303,7 @@ def test_a_missing_label_csv_and_an_empty_name(tmp_path, rng):
 def test_recipes_read_the_folder_release(tmp_path, rng, capsys):
     from fer_keras.data.splits import load_splits
     from fer_keras.evaluation import load_eval_record
-    from fer_keras.recipes import load_recipe
+    from fer_keras.recipes import Recipe, load_recipe
 
     root = tmp_path / "FERPlus"
     write_release(root, rng, test=False)
@@ -312,9 +312,9 @@ def test_recipes_read_the_folder_release(tmp_path, rng, capsys):
     assert (paper["data"]["train"], paper["data"]["validation"], paper["data"]["test"]) == ("Training", "PublicTest", "PrivateTest")
     assert probability["pipeline"]["label_sampling"] and probability["data"]["options"]["label_mode"] == "probability"
 
-    train, validation, test, _ = load_splits(paper, root)
+    train, validation, test, _ = load_splits(Recipe.of(paper).data, root)
     assert (len(train), len(validation), test) == (4, 2, None)
-    train, validation, test, _ = load_splits(probability, root)
+    train, validation, test, _ = load_splits(Recipe.of(probability).data, root)
     assert len(train) == 7 and train.extra["soft_labels"].shape == (7, 7) and validation.labels.tolist() == [5, 4]
 
     capsys.readouterr()

@@ -12,6 +12,8 @@ from fer_keras.data import DatasetRecord
 from fer_keras.data.expand import copies_per_image, expand_record, shared_sources
 from fer_keras.data.splits import fold_splits
 from fer_keras.errors import ArgumentError, RecipeError
+from fer_keras.recipes import Recipe, load_recipe
+from fer_keras.recipes.schema import Folds
 
 pytestmark = pytest.mark.backend_neutral
 
@@ -55,7 +57,7 @@ def test_expansion_keeps_each_source_once_and_adds_augmented_copies(rng):
 
 def test_a_fold_holds_out_its_test_fold_and_validates_on_the_training_folds(rng):
     record = lab_record(rng)
-    train, validation, test, protocol = fold_splits(record, {"k": 10, "protocol": "random", "fold": 2})
+    train, validation, test, protocol = fold_splits(record, Folds(k=10, protocol="random", fold=2))
     paths = [set(r.extra["paths"]) for r in (train, validation, test)]
     assert not (paths[0] & paths[1] or paths[0] & paths[2] or paths[1] & paths[2])
     assert sum(map(len, paths)) == 120 and (len(test), len(validation), len(train)) == (12, 12, 96)
@@ -64,29 +66,29 @@ def test_a_fold_holds_out_its_test_fold_and_validates_on_the_training_folds(rng)
     assert test.split == "fold2-test" and validation.split == "fold2-validation"
     every_test = set()
     for index in range(10):
-        every_test |= set(fold_splits(record, {"k": 10, "fold": index})[2].extra["paths"])
+        every_test |= set(fold_splits(record, Folds(k=10, fold=index))[2].extra["paths"])
     assert len(every_test) == 120  # the test folds partition the data
 
 
 def test_subject_folds_keep_each_subject_on_one_side(rng):
     record = lab_record(rng)
-    train, validation, test, protocol = fold_splits(record, {"k": 4, "protocol": "subject", "fold": 1})
+    train, validation, test, protocol = fold_splits(record, Folds(k=4, protocol="subject", fold=1))
     sides = [set(r.subjects) for r in (train, validation, test)]
     assert not (sides[0] & sides[1] or sides[0] & sides[2] or sides[1] & sides[2])
     assert len(train) + len(validation) + len(test) == 120 and protocol.startswith("subject-independent 4-fold")
-    loso = fold_splits(record, {"k": 12, "protocol": "subject", "fold": 5})  # leave one subject out
+    loso = fold_splits(record, Folds(k=12, protocol="subject", fold=5))  # leave one subject out
     assert len(set(loso[2].subjects)) == 1 and len(set(loso[1].subjects)) == 1
 
 
 def test_expansion_before_the_split_is_counted_and_after_it_touches_training_only(rng):
     record = lab_record(rng, n=60)
     expand = {"total": 240, "rotation": 10, "scale": 0.1, "seed": 0}
-    train, validation, test, protocol = fold_splits(record, {"k": 5, "fold": 0}, expand)
+    train, validation, test, protocol = fold_splits(record, Folds(k=5), expand)
     assert len(train) + len(validation) + len(test) == 240
     shared = int(np.isin(test.extra["source_index"], np.concatenate(
         [train.extra["source_index"], validation.extra["source_index"]])).sum())
     assert shared > 0 and f"so {shared} of the {len(test)} test images have a copy" in protocol
-    train, validation, test, protocol = fold_splits(record, {"k": 5, "protocol": "subject", "fold": 0},
+    train, validation, test, protocol = fold_splits(record, Folds(k=5, protocol="subject"),
                                                     {**expand, "before_split": False})
     assert len(validation) + len(test) + len(train) // 4 == 60 and len(train) % 4 == 0
     assert "expanded 4x" in protocol and "source_index" not in test.extra
@@ -105,12 +107,12 @@ def test_expansion_before_the_split_is_counted_and_after_it_touches_training_onl
 ])
 def test_bad_fold_settings_are_recipe_errors(rng, folds, expand, message):
     with pytest.raises(RecipeError, match=message):
-        fold_splits(lab_record(rng), folds, expand)
+        fold_splits(lab_record(rng), Folds.from_dict(folds), expand)
 
 
 def fake_recipe(k=4, epochs=5, patience=None):
-    return {"model": {"name": "amdcnn"}, "data": {"dataset": "ckplus", "folds": {"k": k, "protocol": "random", "fold": 0}},
-            "training": {"epochs": epochs, "early_stopping_patience": patience}}
+    return load_recipe("amdcnn_ckplus", overrides=[f"data.folds.k={k}", "data.folds.protocol=random", f"training.epochs={epochs}",
+                                                   f"training.early_stopping_patience={'null' if patience is None else patience}"])
 
 
 @pytest.fixture
@@ -127,15 +129,15 @@ def fake_train(monkeypatch):
 
         run = Path(out)
         if resume:
-            recipe = yaml.safe_load((run / "config.yaml").read_text())["recipe"]
+            recipe = Recipe.of(yaml.safe_load((run / "config.yaml").read_text())["recipe"])
         else:
             assert not (run / "config.yaml").exists()
             run.mkdir(parents=True)
-            (run / "config.yaml").write_text(yaml.safe_dump({"recipe": recipe}))
-        index = recipe["data"]["folds"]["fold"]
+            (run / "config.yaml").write_text(yaml.safe_dump({"recipe": recipe.to_dict()}))
+        index = recipe.data.folds.fold
         fake.calls.append((index, resume))
         old = pd.read_csv(run / "log.csv") if (run / "log.csv").exists() else pd.DataFrame({"epoch": [], "val_probabilities_accuracy": []})
-        done = min(len(old) + fake.epochs_per_call, recipe["training"]["epochs"])
+        done = min(len(old) + fake.epochs_per_call, recipe.training.epochs)
         log = pd.DataFrame({"epoch": range(done), "val_probabilities_accuracy": [0.5 + e / 100 for e in range(done)]})
         log.to_csv(run / "log.csv", index=False)
         metrics = {"accuracy": 0.8, "test": {"accuracy": 0.9 + index / 100, "macro_f1": 0.85}, "epochs_done": done,
@@ -193,7 +195,5 @@ def test_an_unfinished_fold_resumes_and_early_stopping_counts_as_finished(tmp_pa
 def test_a_recipe_without_folds_is_refused(tmp_path):
     from fer_keras.crossval import cross_validate
 
-    recipe = fake_recipe()
-    recipe["data"]["folds"] = None
     with pytest.raises(ArgumentError, match="data.folds is not set"):
-        cross_validate(recipe, data="x", out=tmp_path / "cv")
+        cross_validate(load_recipe("amdcnn"), data="x", out=tmp_path / "cv")

@@ -68,11 +68,11 @@ def test_cosine_schedule_warms_up_linearly_then_follows_half_a_cosine(warmup_epo
     """lr(t) = base * t / W for t < W, then base * (alpha + (1 - alpha) * (1 + cos(pi (t - W) / (T - W))) / 2)."""
     import keras
 
+    from fer_keras.recipes.schema import ScheduleSection
     from fer_keras.schedules import learning_rate
 
     steps, epochs, base = 10, 6, 0.04
-    schedule = learning_rate({"learning_rate": base}, {"name": "cosine", "warmup_epochs": warmup_epochs, "alpha": alpha},
-                             steps, epochs)
+    schedule = learning_rate(base, ScheduleSection("cosine", {"warmup_epochs": warmup_epochs, "alpha": alpha}), steps, epochs)
     total, warm = steps * epochs, round(warmup_epochs * steps)
     for t in (0, 1, warm // 2, warm, warm + 7, total // 2, total - 1, total):
         if t < warm:
@@ -84,23 +84,24 @@ def test_cosine_schedule_warms_up_linearly_then_follows_half_a_cosine(warmup_epo
 
 
 def test_schedule_sections_build_or_name_the_wrong_key():
+    from fer_keras.recipes.schema import ScheduleSection
     from fer_keras.schedules import EpochStepDecay, learning_rate
 
-    assert learning_rate({"learning_rate": 0.1}, None, 10, 5) == 0.1
-    step = learning_rate({"learning_rate": 0.1}, {"name": "epoch_step_decay", "start_epoch": 2, "every_epochs": 1,
-                                                   "factor": 0.5}, 10, 5)
-    assert isinstance(step, EpochStepDecay)
+    assert learning_rate(0.1, None, 10, 5) == 0.1 and ScheduleSection.from_dict(None) is None
+    section = ScheduleSection.from_dict({"start_epoch": 2, "every_epochs": 1, "factor": 0.5})  # epoch_step_decay by default
+    assert isinstance(learning_rate(0.1, section, 10, 5), EpochStepDecay)
     with pytest.raises(ValueError, match="unknown key.*warmup"):
-        learning_rate({"learning_rate": 0.1}, {"name": "cosine", "warmup": 1}, 10, 5)
+        learning_rate(0.1, ScheduleSection.from_dict({"name": "cosine", "warmup": 1}), 10, 5)
     with pytest.raises(ValueError, match="warmup_epochs"):
-        learning_rate({"learning_rate": 0.1}, {"name": "cosine", "warmup_epochs": 5}, 10, 5)
+        learning_rate(0.1, ScheduleSection.from_dict({"name": "cosine", "warmup_epochs": 5}), 10, 5)
 
 
 def test_the_beyond_the_paper_recipe_loads_by_its_family_name_and_builds_its_schedule():
-    from fer_keras.recipes import load_recipe
+    from fer_keras.recipes import Recipe, load_recipe
     from fer_keras.schedules import learning_rate
 
     recipe = load_recipe("amdcnn_plus")  # fer_keras/recipes/amdcnn_plus_fer2013.yaml
     assert recipe == load_recipe("amdcnn_plus_fer2013") and recipe["model"]["options"]["head"] == "dense"
-    schedule = learning_rate(recipe["optimizer"], recipe["schedule"], 100, recipe["training"]["epochs"])
+    typed = Recipe.of(recipe)
+    schedule = learning_rate(typed.optimizer.learning_rate, typed.schedule, 100, typed.training.epochs)
     assert float(schedule(0)) == 0.0 and abs(float(schedule(200)) - recipe["optimizer"]["learning_rate"]) < 1e-9
