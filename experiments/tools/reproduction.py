@@ -57,6 +57,27 @@ def _command(folder):
     return path.read_text().strip() if path.is_file() else None
 
 
+def run_state(folder, epochs_done):
+    """A single run's recipe epochs and state, from its committed config.yaml and log.csv: "finished"
+    (all the recipe's epochs), "early_stopped" (patience epochs without a better validation accuracy)
+    or "in_progress" (a time-limited chunk; `fer-keras train --resume` continues it)."""
+    config = yaml.safe_load((folder / "config.yaml").read_text()) if (folder / "config.yaml").is_file() else {}
+    training = (config.get("recipe") or config).get("training") or {}
+    total, patience = training.get("epochs"), training.get("early_stopping_patience")
+    state = "finished" if total and epochs_done >= total else "in_progress"
+    log = folder / "log.csv"
+    if state == "in_progress" and patience and log.is_file():
+        import csv
+
+        rows = list(csv.DictReader(log.open()))
+        monitor = next((key for key in (rows[0] if rows else {}) if key.startswith("val_") and key.endswith("accuracy")
+                        and "probabilities" in key), None) or "val_accuracy"
+        scores = [float(r[monitor]) for r in rows if r.get(monitor) not in (None, "")]
+        if scores and len(scores) - 1 - scores.index(max(scores)) >= patience:
+            state = "early_stopped"
+    return {"epochs_total": total, "state": state}
+
+
 def claim_row(claim):
     """One reproduction.json row for a claim of experiments/results/reproduction_claims.yaml."""
     folder = RESULTS / claim["results"]
@@ -74,6 +95,7 @@ def claim_row(claim):
     elif single is not None:
         row.update({"accuracy_mean": _percent(single["accuracy"]), "accuracy_std": None, "folds_run": None,
                     "folds_total": None, "epochs": single["epochs_done"], "split": single.get("selected_on")})
+        row.update(run_state(folder, single["epochs_done"]))
     else:
         row.update({"accuracy_mean": None, "accuracy_std": None, "folds_run": 0, "folds_total": None, "epochs": None})
     row.update({"command": _command(folder), "run": f"experiments/results/{claim['results']}" if folder.is_dir() else None})
@@ -115,7 +137,11 @@ def table(rows):
         epochs = r["epochs"] or "–"
         if done:  # early stopping may end a fold before the recipe's epochs
             epochs = f"{min(done)}{'' if min(done) == max(done) else f'-{max(done)}'} of {r['epochs']}"
+        elif r.get("epochs_total"):
+            epochs = f"{r['epochs']} of {r['epochs_total']}" + (", in progress" if r.get("state") == "in_progress" else "")
         met = {True: "yes", False: "**no**"}.get(r.get("reaches_target"), "–")
+        if r.get("reaches_target") is False and r.get("state") == "in_progress":
+            met = "not yet"
         if r.get("target") is not None:
             met += f" (≥ {r['target']})"
         name = model_title(r["model"])

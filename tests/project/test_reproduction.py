@@ -71,3 +71,12 @@ def test_publish_refuses_to_bundle_a_crossval_folder(tmp_path):
     (cv / "crossval.json").write_text("{}")
     with pytest.raises(SystemExit, match="not a cross-validation folder"):
         publish.main([str(cv), "--name", "x", "--bundle"])
+
+
+@pytest.mark.parametrize("epochs_done, best, state", [(13, 11, "in_progress"), (300, 200, "finished"), (70, 19, "early_stopped")])
+def test_a_single_runs_state_comes_from_its_recipe_and_log(tmp_path, epochs_done, best, state):
+    reproduction = _script("reproduction")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"recipe": {"training": {"epochs": 300, "early_stopping_patience": 50}}}))
+    scores = [0.1 + 0.001 * i for i in range(best + 1)] + [0.05] * (epochs_done - best - 1)
+    (tmp_path / "log.csv").write_text("epoch,val_probabilities_accuracy\n" + "".join(f"{i},{s}\n" for i, s in enumerate(scores)))
+    assert reproduction.run_state(tmp_path, epochs_done) == {"epochs_total": 300, "state": state}
