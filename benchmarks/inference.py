@@ -8,11 +8,12 @@ FER2013 input. A model with bundled FER2013 weights carries them (AMDCNN:
 (at least once); the median over --runs runs is reported.
 
 (b) End to end: `fer_keras.predict.FacePredictor` with a bundled model (--model; default: predict's),
-as `fer-keras predict` runs it (BlazeFace detection of every face, 5-point alignment without
-rotation, classification), the same with `--detector mtcnn`, against `fer.FER()` (fer's
-defaults: OpenCV Haar cascade + quantised TFLite mini-Xception) and `fer.FER(use_tflite=False)`
-(Haar cascade + its float Keras mini-Xception), one photo per call, the systems interleaved photo by
-photo, on the same photos in the same process, so their ratio comes from one run; plus
+as `fer-keras predict` runs it (BlazeFace detection of every face, each cut from BlazeFace's box
+by the crop fitted on FER2013 Training photos without rotation, classification), the same with
+`--detector mtcnn`, against `fer.FER()` (fer's defaults: OpenCV Haar cascade + quantised TFLite
+mini-Xception) and `fer.FER(use_tflite=False)` (Haar cascade + its float Keras mini-Xception), one
+photo per call, the systems interleaved photo by photo, on the same photos in the same process, so
+their ratio comes from one run; plus
 `FacePredictor` given --batch-size photos per call (what `fer-keras predict FOLDER` does). Images are
 already decoded (RGB for fer_keras, BGR for fer): file reading is not timed. There are no real
 photos here: each photo is one or two real FER2013 PublicTest faces (alternately), upscaled from 48
@@ -30,6 +31,9 @@ sees fer_keras and TensorFlow too; run this script with its interpreter:
         [--batches 1,256] [--min-seconds 2] [--parts classifier,end_to_end,video] [--video-frames 100] [--out benchmarks/results/inference.json]
 
 A quick check: --photos 4 --runs 2 --models amdcnn --batches 1,8 --min-seconds 0.2 --out /tmp/inference.json
+
+With --parts naming only some parts, the other parts of an existing --out file are kept as they
+were, and "parts_from_earlier_runs" names the command and date that measured them.
 """
 
 import argparse
@@ -268,6 +272,7 @@ def run_end_to_end(args, FER):
     from fer_keras.loading import load_pretrained_trained
     from fer_keras.predict import FacePredictor
 
+    load = {"start": [round(v, 2) for v in os.getloadavg()]}  # other work on the machine slows every system
     record = load_dataset("fer2013", args.csv, split="PublicTest")
     assert tuple(name.lower() for name in record.class_names) == FER_CLASSES, record.class_names
     photos = make_photos(record, args.photos)
@@ -278,7 +283,9 @@ def run_end_to_end(args, FER):
     systems = {  # name: (callable on a list of photos, description)
         "fer_keras": (FerKerasSystem(predictor),
                       f"fer_keras.predict.FacePredictor, bundled {args.model} (`fer-keras predict` defaults: BlazeFace "
-                      "short range, min confidence 0.5, 5-point alignment without rotation, one view per face)"),
+                      "short range, min confidence 0.5, each face cut from its box by BOX_CROP (fitted on FER2013 "
+                      "Training photos, experiments/probes/blazeface_calibration_probe.py) without rotation, one view "
+                      "per face)"),
         "fer_keras_mtcnn": (FerKerasSystem(FacePredictor(trained, batch_size=args.batch_size, detector="mtcnn")),
                             f"the same with `--detector mtcnn` (MTCNN, min confidence 0.9), bundled {args.model}"),
         "fer": (FerPackageSystem(FER()), "fer.FER() defaults: OpenCV Haar cascade + quantised TFLite mini-Xception"),
@@ -380,6 +387,9 @@ def run_end_to_end(args, FER):
         },
         "runs": args.runs,
         "model": args.model,
+        "load_average_1_5_15_min": {**load, "end": [round(v, 2) for v in os.getloadavg()], "cpu_cores": os.cpu_count(),
+                                    "note": "above the core count, other processes shared the cores: every system's ms "
+                                            "grow, not all alike; compare ratios within one run"},
         "results": rows,
         "ratios": ratios,
     }
@@ -519,6 +529,16 @@ def main(argv=None):
     result["machine"] = machine()
     result["command"] = command_line(argv)
     result["date"] = date.today().isoformat()
+    if args.out.is_file():  # keep the parts not run this time, saying where they came from
+        earlier = json.loads(args.out.read_text())
+        kept = [part for part in ("classifier", "end_to_end", "video") if part not in result and part in earlier]
+        if kept:
+            before = earlier.get("parts_from_earlier_runs", {})
+            result["parts_from_earlier_runs"] = {}
+            for part in kept:
+                result[part] = earlier[part]
+                result["parts_from_earlier_runs"][part] = before.get(part) or {
+                    key: earlier.get(key) for key in ("command", "date", "machine", "packages")}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")

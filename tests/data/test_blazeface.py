@@ -6,7 +6,18 @@ import numpy as np
 import pytest
 
 from fer_keras.data.faces import blazeface
-from fer_keras.data.faces.blazeface import decode, detect_faces_blazeface, five_points, letterbox, ssd_anchors, weighted_nms
+from fer_keras.data.faces.blazeface import (
+    BOX_CROP,
+    box_landmarks,
+    crop_boxes,
+    decode,
+    detect_faces_blazeface,
+    fit_box_crop,
+    five_points,
+    letterbox,
+    ssd_anchors,
+    weighted_nms,
+)
 from fer_keras.data.sample import faces_on_canvas, sample_path
 from fer_keras.errors import ArgumentError
 
@@ -59,6 +70,55 @@ def test_five_points_orders_the_eyes_and_places_the_mouth_corners():
     np.testing.assert_allclose(points[3:], [[50 - half, 80], [50 + half, 80]], rtol=1e-4)
 
 
+def test_fit_box_crop_recovers_the_numbers_that_made_the_crops():
+    rng = np.random.default_rng(0)
+    centre, side = rng.uniform(100, 400, (500, 2)), rng.uniform(40, 200, (500, 1))
+    boxes = np.concatenate([centre - side / 2, centre + side / 2], axis=1)
+    dx, dy, ratio = 0.03, -0.1, 1.25
+    crops = crop_boxes(boxes, (dx, dy, ratio))
+    np.testing.assert_allclose(crops[0, :2], centre[0] + np.array([dx, dy]) * side[0] - ratio * side[0] / 2)
+    np.testing.assert_allclose(fit_box_crop(boxes, crops), (dx, dy, ratio), atol=1e-12)
+    # zero-mean noise on each crop: the least-squares fit (the means) still lands on the numbers
+    noisy_ratio = ratio * np.exp(rng.normal(0, 0.1, (500, 1)))
+    noisy_ratio /= noisy_ratio.mean() / ratio
+    noisy_centre = centre + np.array([dx, dy]) * side + rng.normal(0, 0.05, (500, 2)) * side
+    noisy = np.concatenate([noisy_centre - noisy_ratio * side / 2, noisy_centre + noisy_ratio * side / 2], axis=1)
+    np.testing.assert_allclose(fit_box_crop(boxes, noisy), (dx, dy, ratio), atol=0.01)
+    with pytest.raises(ArgumentError, match="boxes"):
+        fit_box_crop(boxes[:3], crops[:2])
+
+
+@pytest.mark.parametrize("degrees", [0.0, 12.0, -25.0])
+def test_box_landmarks_crop_the_fitted_square_upright_and_level_the_eyes_when_rotating(degrees):
+    from fer_keras.data.faces import TEMPLATE, alignment_matrix
+
+    box = np.array([[100.0, 80.0, 260.0, 240.0]])  # a 160-pixel box, centre (180, 160)
+    angle = np.radians(degrees)
+    eye = 30 * np.array([np.cos(angle), np.sin(angle)])
+    keypoints = np.array([[180, 140] + eye, [180, 140] - eye, [180, 170], [180, 200], [110, 160], [250, 160]])[None]
+    marks = box_landmarks(box, keypoints, (0.0, -0.1, 1.25))  # eyes in the subject's order (right first)
+    (x1, y1, x2, y2), = crop_boxes(box, (0.0, -0.1, 1.25))
+    assert (x2 - x1, (x1 + x2) / 2, (y1 + y2) / 2) == pytest.approx((200.0, 180.0, 144.0))
+    # without rotation (FER2013 models): exactly the square, whatever the tilt
+    upright = alignment_matrix(marks[0], 48, rotation=False)
+    np.testing.assert_allclose(upright, [[48 / 200, 0, -48 * x1 / 200], [0, 48 / 200, -48 * y1 / 200]], atol=1e-4)
+    if degrees == 0:
+        np.testing.assert_allclose(marks[0], [x1, y1] + TEMPLATE * 200, atol=1e-3)
+    # with rotation: the eye line comes out level
+    turned = alignment_matrix(marks[0], 48, rotation=True)
+    eyes = keypoints[0, :2] @ turned[:, :2].T + turned[:, 2]
+    assert eyes[0, 1] == pytest.approx(eyes[1, 1], abs=1e-3)
+
+
+def test_box_landmarks_stay_apart_for_a_face_on_its_side():
+    from fer_keras.data.faces import alignment_matrix
+
+    keypoints = np.array([[[50, 20], [50, 80], [40, 50], [30, 50], [50, 0], [50, 100]]], np.float32)  # eyes one above the other
+    marks = box_landmarks(np.array([[0, 0, 100, 100]]), keypoints, (0.0, 0.0, 1.0))
+    assert np.isfinite(alignment_matrix(marks[0], 48, rotation=True)).all()  # turned by at most MAX_TURN
+    np.testing.assert_allclose(alignment_matrix(marks[0], 48, rotation=False), [[0.48, 0, 0], [0, 0.48, 0]], atol=1e-4)
+
+
 def test_letterbox_maps_input_pixels_back_to_the_image():
     image = np.zeros((100, 300, 3), np.uint8)
     image[40:60, 200:220] = 255
@@ -107,6 +167,30 @@ def test_finds_every_face_of_a_photo_and_aligns_like_fer2013(sample_faces, model
         assert aligned.shape == (len(marks), 48, 48, 1)
         correlations += [np.corrcoef(aligned[0].ravel(), face.ravel().astype(float))[0, 1]] if len(marks) else []
     assert len(correlations) >= 5 and np.median(correlations) > 0.5
+
+
+def test_the_fitted_box_crop_reproduces_fer2013s_framing_of_planted_faces():
+    """BOX_CROP (fitted on FER2013 Training photos, experiments/probes/blazeface_calibration_probe.py)
+    turns BlazeFace's box into the planted face's square: closer to it than the box itself, on
+    photos of the bundled sample's faces built as that probe and benchmarks/inference.py build them."""
+    from fer_keras.data import load_dataset
+
+    def iou(a, b):
+        w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+        inter = max(w, 0) * max(h, 0)
+        return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+    faces = load_dataset("fer2013", sample_path(), split="Training").images[:40, :, :, 0]
+    crop, raw = [], []
+    for face in faces:
+        photo, (planted,) = faces_on_canvas(face[None])
+        marks = detect_faces_blazeface(photo)
+        if len(marks):
+            crop.append(iou(crop_boxes(marks.boxes[:1], BOX_CROP["blazeface"])[0], planted))
+            raw.append(iou(marks.boxes[0], planted))
+            assert marks.settings["box_crop"] == list(BOX_CROP["blazeface"])
+    assert len(crop) >= 35
+    assert np.median(crop) > 0.72 and np.median(crop) > np.median(raw) + 0.05
 
 
 def test_found_rate_on_photos_of_real_faces(sample_faces):

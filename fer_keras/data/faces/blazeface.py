@@ -14,10 +14,18 @@ SSD anchors (`ssd_anchors`, fixed size 1, two per cell at stride 8 (16) and six 
 scores are sigmoids; overlapping boxes (IoU > 0.3) are merged by a score-weighted average
 (MediaPipe's "weighted" non-maximum suppression).
 
-Landmarks for alignment: the two eyes (ordered left to right in the image), the nose tip, and two
-mouth corners put at the mouth centre ± 0.414 x the eye vector (the mouth-width / eye-distance
-ratio of `TEMPLATE`, 0.318 / 0.384), so BlazeFace's faces go through the same 5-point alignment as
-MTCNN's. `predict` aligns without rotation, where only the points' centre and spread matter.
+Where a face is cut (issue 36): from BlazeFace's box, not from its keypoints. `BOX_CROP` gives, per
+model, the square that frames a face as FER2013 frames its faces: centre at the box's centre +
+(dx, dy) x the box's side, side = ratio x the box's side, fitted on photos of FER2013 *Training*
+rows. The five landmarks are `TEMPLATE` placed in that square (`box_landmarks`), turned by the eye
+line with their spread x cos(angle): aligned without rotation (what `predict` does for FER2013
+models) they crop exactly the square; aligned with rotation the eye line ends level. They say where
+the face is cut from, not where its eyes are (`raw_detections` gives BlazeFace's keypoints).
+experiments/probes/blazeface_calibration_probe.py chose it: one view per face, it was right on 67.2%
+of the 1,393 faces it found in photos of PublicTest rows 300-1799, against 63.9-66.8% for mappings
+from the keypoints (fitted to MTCNN's landmarks or to FER2013's framing) and 64.2% for the five
+points used before (`five_points`); on the 1,222 faces MTCNN found too, 68.3% against 66.4% with
+MTCNN's own landmarks.
 
 Short range finds faces at least about a fifth of the photo's long side (faces within ~2 m of a
 camera, portraits, selfies); "blazeface_back" (256x256) reaches about half that size; group photos
@@ -42,6 +50,18 @@ MODELS = {
 }
 BLAZEFACE_DEFAULTS = {"min_confidence": 0.5, "iou_threshold": 0.3}
 RAW_SCORE_LIMIT = 80.0  # MediaPipe clips raw scores at 100; 80 keeps exp() finite in float32
+# The crop square of a BlazeFace box (x1, y1, x2, y2; its boxes are square): centre = box centre +
+# (dx, dy) x the box's side, side = ratio x the box's side; TEMPLATE placed in it frames a face as
+# FER2013 does. Fitted by `fit_box_crop` (least squares: the means over the faces) to the planted
+# 192-pixel boxes of photos of FER2013 Training rows 0-2249 (1,500 photos built as
+# benchmarks/inference.py builds its photos; never PublicTest or PrivateTest rows) by
+# experiments/probes/blazeface_calibration_probe.py; its result
+# (experiments/results/blazeface_calibration_probe.json, "fitted") holds the same numbers.
+BOX_CROP = {  # model: (dx, dy, ratio)
+    "blazeface": (0.0032, -0.0970, 1.2217),
+    "blazeface_back": (-0.0014, -0.0916, 1.2034),
+}
+MAX_TURN = np.pi / 3  # box_landmarks turns by the eye line up to 60 degrees either way
 MOUTH_HALF_WIDTH = float((TEMPLATE[4, 0] - TEMPLATE[3, 0]) / (TEMPLATE[1, 0] - TEMPLATE[0, 0]) / 2)
 
 _INTERPRETERS = {}
@@ -75,10 +95,13 @@ def _interpreter(name):
                 import tensorflow as tf
 
                 Interpreter = tf.lite.Interpreter
+        from fer_keras.quiet import stderr_silenced
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             interpreter = Interpreter(model_path=path, num_threads=os.cpu_count() or 1)
-        interpreter.allocate_tensors()
+        with stderr_silenced():  # LiteRT logs "INFO: Created TensorFlow Lite XNNPACK delegate" as it first applies it
+            interpreter.allocate_tensors()
         outputs = {d["shape"][-1]: d["index"] for d in interpreter.get_output_details()}
         _INTERPRETERS[name] = (interpreter, interpreter.get_input_details()[0]["index"], outputs[16], outputs[1])
     return _INTERPRETERS[name]
@@ -163,13 +186,61 @@ def letterbox(image, input_size):
 
 def five_points(keypoints):
     """(K, 5, 2) landmarks in `LANDMARK_NAMES` order from BlazeFace's (K, 6, 2) keypoints: eyes sorted
-    by x, the nose tip, and mouth corners at the mouth centre ± MOUTH_HALF_WIDTH x the eye vector."""
+    by x, the nose tip, and mouth corners at the mouth centre ± MOUTH_HALF_WIDTH x the eye vector.
+    The landmarks `detect_faces_blazeface` gave before `box_landmarks` (issue 36), kept as the
+    baseline of experiments/probes/blazeface_calibration_probe.py."""
     eyes = keypoints[:, :2]
     swap = eyes[:, 0, 0] > eyes[:, 1, 0]
     eyes = np.where(swap[:, None, None], eyes[:, ::-1], eyes)
     half = MOUTH_HALF_WIDTH * (eyes[:, 1] - eyes[:, 0])
     mouth = keypoints[:, 3]
     return np.stack([eyes[:, 0], eyes[:, 1], keypoints[:, 2], mouth - half, mouth + half], axis=1).astype(np.float32)
+
+
+def fit_box_crop(boxes, crops):
+    """(dx, dy, ratio): the least-squares `BOX_CROP` entry taking BlazeFace boxes (N, 4) to crop
+    squares (N, 4), both x1, y1, x2, y2: the mean of (crop centre - box centre) / box side and of
+    crop side / box side (a box's side: the mean of its width and height; so is a crop's)."""
+    boxes, crops = np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(crops, np.float64).reshape(-1, 4)
+    if len(boxes) == 0 or len(boxes) != len(crops):
+        raise ArgumentError("boxes", problem=f"expected as many boxes as crops, at least one; got {len(boxes)} and {len(crops)}")
+    side = (boxes[:, 2:] - boxes[:, :2]).mean(axis=1)
+    if np.any(side <= 0):
+        raise ArgumentError("boxes", problem="expected boxes with positive sides")
+    shift = ((crops[:, :2] + crops[:, 2:]) - (boxes[:, :2] + boxes[:, 2:])) / 2 / side[:, None]
+    ratio = (crops[:, 2:] - crops[:, :2]).mean(axis=1) / side
+    dx, dy = shift.mean(axis=0)
+    return float(dx), float(dy), float(ratio.mean())
+
+
+def crop_boxes(boxes, box_crop=BOX_CROP["blazeface"]):
+    """(K, 4) float64 crop squares x1, y1, x2, y2 of BlazeFace boxes (K, 4) by `box_crop` (dx, dy, ratio)."""
+    dx, dy, ratio = (float(v) for v in box_crop)
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    side = (boxes[:, 2:] - boxes[:, :2]).mean(axis=1, keepdims=True)
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2 + np.array([dx, dy]) * side
+    return np.concatenate([centre - ratio * side / 2, centre + ratio * side / 2], axis=1)
+
+
+def box_landmarks(boxes, keypoints, box_crop=BOX_CROP["blazeface"]):
+    """(K, 5, 2) float32 landmarks in `LANDMARK_NAMES` order: `TEMPLATE` placed in each box's crop
+    square (`crop_boxes`), turned about its centre of mass by the eye line of the (K, 6, 2)
+    keypoints (the angle of the vector from the image's left eye to its right eye) with its spread
+    x cos(angle). Aligned to TEMPLATE without rotation they crop exactly the square (the least-squares
+    scale of points turned by a and shrunk by cos(a) is unchanged); with rotation the eye line ends level."""
+    crops = crop_boxes(boxes, box_crop)
+    side = (crops[:, 2:] - crops[:, :2]).mean(axis=1)
+    template = TEMPLATE.astype(np.float64)
+    mass = template.mean(axis=0)
+    keypoints = np.asarray(keypoints, np.float64).reshape(-1, 6, 2)
+    eye_line = keypoints[:, 1] - keypoints[:, 0]
+    eye_line = np.where(eye_line[:, :1] < 0, -eye_line, eye_line)  # left to right in the image
+    angle = np.clip(np.arctan2(eye_line[:, 1], eye_line[:, 0]), -MAX_TURN, MAX_TURN)  # cos >= 0.5: points kept apart
+    turn = (np.cos(angle) * np.exp(1j * angle))[:, None]  # rotation by the angle, scaled by its cosine
+    offset = (template - mass)[None, :, 0] + 1j * (template - mass)[None, :, 1]
+    centre = crops[:, None, :2] + mass * side[:, None, None]
+    points = turn * offset * side[:, None]
+    return np.stack([centre[..., 0] + points.real, centre[..., 1] + points.imag], axis=-1).astype(np.float32)
 
 
 def detect_faces_blazeface(images, model="blazeface", min_confidence=BLAZEFACE_DEFAULTS["min_confidence"],
@@ -185,8 +256,8 @@ def detect_faces_blazeface(images, model="blazeface", min_confidence=BLAZEFACE_D
 
     Returns:
         For one image, a FaceLandmarks with one row per face (most confident first; empty when none),
-        boxes x1, y1, x2, y2 and landmarks (see `five_points`) in the image's pixels. For several
-        images, a list of them.
+        boxes x1, y1, x2, y2 and landmarks (`box_landmarks`: where the face is cut from, FER2013's
+        framing) in the image's pixels. For several images, a list of them.
     """
     if model not in MODELS:
         raise ArgumentError("model", model, f"expected one of {', '.join(MODELS)}")
@@ -196,10 +267,24 @@ def detect_faces_blazeface(images, model="blazeface", min_confidence=BLAZEFACE_D
         raise ArgumentError("iou_threshold", iou_threshold, "expected a value in (0, 1]")
     single = isinstance(images, np.ndarray) and images.ndim == 3
     images = _check_images([images] if single else images)
+    settings = {"detector": model, "min_confidence": float(min_confidence), "iou_threshold": float(iou_threshold),
+                "box_crop": list(BOX_CROP[model])}
+    results = []
+    for image, (boxes, keypoints, scores) in zip(images, raw_detections(images, model, min_confidence, iou_threshold)):
+        k = len(scores)
+        results.append(FaceLandmarks(boxes, box_landmarks(boxes, keypoints, BOX_CROP[model]), scores, np.ones(k, bool),
+                                     np.tile(np.asarray(image.shape[:2], np.int64), (k, 1)), settings=dict(settings)))
+    return results[0] if single else results
+
+
+def raw_detections(images, model="blazeface", min_confidence=BLAZEFACE_DEFAULTS["min_confidence"],
+                   iou_threshold=BLAZEFACE_DEFAULTS["iou_threshold"]):
+    """For each of `images` (checked (H, W, C) uint8 arrays): BlazeFace's own outputs after weighted
+    NMS, in the image's pixels: boxes (K, 4) x1, y1, x2, y2, the six keypoints (K, 6, 2) in the
+    model's order (eyes in the subject's order, nose tip, mouth centre, ear tragions) and scores (K,)."""
     interpreter, input_index, boxes_index, scores_index = _interpreter(model)
     _, input_size, strides = MODELS[model]
     anchors = ssd_anchors(input_size, strides)
-    settings = {"detector": model, "min_confidence": float(min_confidence), "iou_threshold": float(iou_threshold)}
     results = []
     for image in images:
         tensor, (scale, pad_x, pad_y) = letterbox(image, input_size)
@@ -210,11 +295,9 @@ def detect_faces_blazeface(images, model="blazeface", min_confidence=BLAZEFACE_D
         boxes, keypoints, scores = weighted_nms(boxes, keypoints, scores, float(min_confidence), float(iou_threshold))
         offset = np.array([pad_x, pad_y], np.float32)
         boxes = ((boxes.reshape(-1, 2, 2) * input_size - offset) / scale).reshape(-1, 4)
-        points = five_points((keypoints * input_size - offset) / scale)
-        k = len(scores)
-        results.append(FaceLandmarks(boxes.astype(np.float32), points, scores, np.ones(k, bool),
-                                     np.tile(np.asarray(image.shape[:2], np.int64), (k, 1)), settings=dict(settings)))
-    return results[0] if single else results
+        results.append((boxes.astype(np.float32), ((keypoints * input_size - offset) / scale).astype(np.float32), scores))
+    return results
 
 
-__all__ = ["BLAZEFACE_DEFAULTS", "MODELS", "detect_faces_blazeface", "model_file", "ssd_anchors"]
+__all__ = ["BLAZEFACE_DEFAULTS", "BOX_CROP", "MODELS", "box_landmarks", "crop_boxes", "detect_faces_blazeface", "fit_box_crop",
+           "model_file", "raw_detections", "ssd_anchors"]
