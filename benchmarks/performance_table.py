@@ -8,7 +8,8 @@ Sources, in benchmarks/results/ (each written by the script of the same name in 
 inference.json (classifier throughput; `fer-keras predict` against the `fer` package),
 data_pipeline.json (input pipeline against model training), fer2013_load.json,
 mtcnn_dataset.json and mtcnn_landmarks.json (MTCNN preprocessing), export_parity.json (TFLite
-export: latency and accuracy drop). A missing file gives a "not measured yet" line with the command
+export: latency and accuracy drop), predict_cold_start.json (`fer-keras predict`'s cold start
+against importing TensorFlow, and folder throughput by batch size). A missing file gives a "not measured yet" line with the command
 that measures it. Every figure is printed with the machine, command and date its file records.
 """
 
@@ -33,6 +34,13 @@ COMMANDS = {
     "mtcnn_dataset.json": "python benchmarks/mtcnn_dataset.py",
     "mtcnn_landmarks.json": "python benchmarks/mtcnn_landmarks.py",
     "export_parity.json": "python benchmarks/export_parity.py",
+    "predict_cold_start.json": "python benchmarks/predict_cold_start.py",
+}
+COLD_SYSTEMS = {  # predict_cold_start.json's cold-start systems
+    "predict_litert": "`fer-keras predict photo.jpg` (bundled model through LiteRT; the default)",
+    "predict_keras": "the same through Keras (without ai-edge-litert)",
+    "import_tensorflow": "`python -c \"import tensorflow\"`",
+    "python_start": "`python -c pass` (the interpreter's own start)",
 }
 SYSTEMS = {  # inference.json's end-to-end systems; {model}: the bundled model it ran
     "fer_keras": "`fer-keras predict` (defaults: BlazeFace + {model})",
@@ -258,6 +266,39 @@ def mtcnn_section(dataset, landmarks, results, readme_dir):
     return lines
 
 
+def cold_start_section(data, results, readme_dir):
+    lines = ["### Predict's cold start", ""]
+    if data is None:
+        return lines + [_missing("predict_cold_start.json"), ""]
+    cold, folder, load = data["cold_start"], data["folder"], data.get("load_average") or {}
+    lines += [_stamp(data, "predict_cold_start.json", results, readme_dir) + " " + data["what"] + ".", ""]
+    if load:
+        lines += [f"Load average (1, 5, 15 min) before {load['before']}, after {load['after']}; {load['note']}.", ""]
+    runs = len(cold["predict_litert"]["runs_s"])
+    tensorflow = cold["import_tensorflow"]["median_s"]
+    rows = [[label, _number(cold[key]["median_s"]), _number(cold[key]["min_s"]),
+             f"{cold[key]['median_s'] / tensorflow:.2f}×"] for key, label in COLD_SYSTEMS.items() if key in cold]
+    lines += _table([f"one photo, fresh process (median of {runs})", "median s", "fastest s", "vs import tensorflow"], rows)
+    lines += ["", f"Target (at most 1.5 s, at most a quarter of importing TensorFlow): "
+              f"{'met' if cold['target_met'] else 'not met'}.", ""]
+    header, table = ["batch size"], {}
+    for name, label in (("litert", "LiteRT"), ("keras", "Keras")):
+        part = folder.get(name)
+        if not part:
+            continue
+        header += [f"{label}: median s", f"{label}: vs its round's mean"]
+        for row in part["rows"]:
+            table.setdefault(row["batch_size"], []).extend([_number(row["median_s"]), f"{row['relative']:.2f}×"])
+    rows = [[str(b) + (" (chosen)" if b == folder.get("chosen_default") else ""), *cells] for b, cells in table.items()]
+    runs = ", ".join(f"{folder[n]['runs']} on the {label} path" for n, label in (("litert", "LiteRT"), ("keras", "Keras"))
+                     if folder.get(n))
+    lines += [f"A folder of {folder['photos']} photos ({folder['photo_size']}) through `predict_paths`, as "
+              f"`fer-keras predict FOLDER --batch-size B` runs it after its start, batch sizes interleaved round by "
+              f"round ({runs}); each run's time over its round's mean cancels the load's drift. Chosen: {folder['rule']}: "
+              f"{folder['chosen_default']}.", ""]
+    return lines + _table(header, rows) + [""]
+
+
 def _scalar(value):
     return value is None or isinstance(value, (str, int, float, bool))
 
@@ -296,6 +337,7 @@ def section(results=RESULTS, readme_dir=PAGE.parent):
     lines += mtcnn_section(_load(results, "mtcnn_dataset.json"), _load(results, "mtcnn_landmarks.json"), results, readme_dir)
     lines += loading_section(_load(results, "fer2013_load.json"), results, readme_dir)
     lines += export_section(_load(results, "export_parity.json"), results, readme_dir)
+    lines += cold_start_section(_load(results, "predict_cold_start.json"), results, readme_dir)
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines)

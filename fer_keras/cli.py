@@ -223,17 +223,12 @@ def cmd_crossval(args):
 
 
 def _trained(args):
-    """The model the evaluate / predict / explain arguments name (ArgumentError otherwise)."""
+    """The model the evaluate / explain / export arguments name (ArgumentError otherwise; predict's
+    is `fer_keras.predict.load_classifier`'s)."""
     from fer_keras.loading import load_trained
 
-    pretrained = args.pretrained
-    if pretrained is None and getattr(args, "default_pretrained", False) and args.run is None \
-            and args.model is None and args.weights is None:
-        from fer_keras.models.pretrained import DEFAULT_PRETRAINED
-
-        pretrained = DEFAULT_PRETRAINED
     return load_trained(run=args.run, model=args.model, weights=args.weights, dataset=getattr(args, "dataset", None),
-                        recipe=args.recipe, overrides=list(args.set), pretrained=pretrained)
+                        recipe=args.recipe, overrides=list(args.set), pretrained=args.pretrained)
 
 
 def _model_command(body):
@@ -323,21 +318,25 @@ def cmd_ensemble(args):
     return 0
 
 
-@_model_command
 def cmd_predict(args):
+    """Not a `_model_command`: a bundled model runs with LiteRT, and TensorFlow is imported only for
+    the Keras path (`load_classifier`: --run, --weights, or no ai-edge-litert)."""
     import contextlib
+    import warnings
 
-    from fer_keras.predict import FacePredictor, check_out, format_entry, predict_paths
+    from fer_keras.predict import FacePredictor, check_out, format_entry, load_classifier, predict_paths
 
     def show(entry):
         for line in format_entry(entry):
             print(line, flush=True)
 
     check_out(args.inputs, args.out, args.overwrite)  # before loading the model
-    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-        trained = _trained(args)
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data")  # Keras' predict on a finite pipeline
+        classifier = load_classifier(pretrained=args.pretrained, run=args.run, model=args.model, weights=args.weights,
+                                     recipe=args.recipe, overrides=list(args.set))
         options = {} if args.min_confidence is None else {"min_confidence": args.min_confidence}
-        predictor = FacePredictor(trained, batch_size=args.batch_size, tta=args.tta, detector=args.detector,
+        predictor = FacePredictor(classifier, batch_size=args.batch_size, tta=args.tta, detector=args.detector,
                                   detector_options=options)
         entries = predict_paths(predictor, args.inputs, out=args.out, every=args.every,
                                 emit=None if args.json else show, overwrite=args.overwrite,
@@ -526,18 +525,19 @@ def build_parser():
     p.add_argument("--out", default=None, metavar="DIR", help="write annotated images (and videos, each with its "
                    "timeline NAME.csv and plot NAME.png) here (never an input folder)")
     p.add_argument("--overwrite", action="store_true", help="replace annotated copies that already exist in --out")
-    p.add_argument("--batch-size", type=_positive_int, default=32, help="images per detection batch and faces per model call")
+    from fer_keras.predict import DEFAULT_BATCH_SIZE, DETECTORS
+
+    p.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE,
+                   help="images per detection batch and faces per model call (default %(default)s)")
     p.add_argument("--every", type=_positive_int, default=1, metavar="N", help="analyse every N-th video frame")
     p.add_argument("--tta", choices=("none", "tencrop"), default="none",
                    help="test-time augmentation: none (one view per face; default) or tencrop (ten views, ~10x the model time)")
-    from fer_keras.predict import DETECTORS
-
     p.add_argument("--detector", choices=DETECTORS, default=DETECTORS[0],
                    help="face detector: BlazeFace short range (fast; faces >= ~1/5 of the photo), its 256-pixel "
                    "back-camera model (smaller faces), or MTCNN (slowest, smallest faces)")
     p.add_argument("--min-confidence", type=_fraction, default=None,
                    help="drop detections less confident than this (default: BlazeFace 0.5, MTCNN 0.9)")
-    p.set_defaults(func=cmd_predict, default_pretrained=True)  # no model named: DEFAULT_PRETRAINED
+    p.set_defaults(func=cmd_predict)  # no model named: DEFAULT_PRETRAINED, through LiteRT (load_classifier)
 
     p = sub.add_parser("explain", help="Grad-CAM heat maps and a t-SNE plot of a trained model (PNG)")
     _add_model_source(p, "<model>_<dataset> when it exists, else <model>_fer2013")

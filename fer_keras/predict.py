@@ -1,17 +1,26 @@
 """`fer-keras predict`: find every face in photos and videos and classify its expression.
 
-    from fer_keras.loading import load_trained
-    from fer_keras.predict import FacePredictor, predict_paths, predict_video
-    predictor = FacePredictor(load_trained(run="runs/amdcnn_fer2013"))
+    from fer_keras.predict import FacePredictor, load_classifier, predict_paths, predict_video
+    predictor = FacePredictor(load_classifier())            # the default bundled model, through LiteRT
     entries = predict_paths(predictor, ["photo.jpg", "holiday/", "clip.mp4"], out="annotated")
     table = predict_video(predictor, "clip.mp4", every=5)   # pandas DataFrame: one row per frame and face
+    predictor = FacePredictor(load_classifier(run="runs/amdcnn_fer2013"))   # a run's model, through Keras
+
+The classifier (`load_classifier`): a bundled model (`pretrained`, or none named) runs its float16
+TFLite export with the LiteRT interpreter (`fer_keras.bundled.LiteClassifier`), and neither
+TensorFlow nor Keras is imported, so a one-photo run starts in about a second; a run, a weights
+file (or a bundled model where ai-edge-litert is not installed, said in a note) runs the Keras
+model (`KerasClassifier` of a `fer_keras.loading.Trained`, which FacePredictor also takes as it is).
+Both give the same top emotion with probabilities within the float16 export's tolerance
+(tests/predict/test_lite.py).
 
 Each photo (and each analysed video frame) goes through a face detector (every face, not only the
 best one): BlazeFace by default (`fer_keras.data.faces.detect_faces_blazeface`, a few milliseconds
 a photo, faces of at least ~1/5 of the photo's side), or MTCNN (`detect_faces`, slower, smaller
 faces) with detector="mtcnn"; each face is aligned with its five landmarks to the model's
 input (`fer_keras.classify.face_inputs`, MrCAR: its three region crops) and all faces of a batch of
-images are classified in one call. An entry per image or frame:
+images (DEFAULT_BATCH_SIZE, benchmarks/predict_cold_start.py) are classified in one call. An entry
+per image or frame:
 
     {"file": "photo.jpg", "frame": null, "faces": [{"box": [x1, y1, x2, y2], "detection_confidence": 0.99,
      "landmarks": {"left_eye": [x, y], ...}, "emotion": "happy", "probability": 0.93,
@@ -52,6 +61,9 @@ from fer_keras.evaluation import resolve_tta
 IMAGE_SUFFIXES = frozenset(FOLDER_IMAGE_SUFFIXES | {".webp"})
 DETECTORS = (*BLAZEFACE_MODELS, "mtcnn")  # the first is the default
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
+# Images per detection batch and faces per classifier call: a folder is about as fast at any size
+# through LiteRT and fastest from 64 through Keras (benchmarks/results/predict_cold_start.json, "folder").
+DEFAULT_BATCH_SIZE = 64
 # One colour (BGR) per class index, for boxes and labels.
 PALETTE = [(60, 60, 230), (60, 160, 60), (170, 60, 170), (40, 200, 250), (220, 130, 40), (230, 230, 60), (180, 180, 180),
            (120, 80, 200), (80, 200, 160), (200, 100, 120)]
@@ -94,27 +106,80 @@ def read_image(path):
     return decode_image(path, 3)
 
 
+class KerasClassifier:
+    """predict's classifier for a Keras model (a `fer_keras.loading.Trained`: a run, a weights file,
+    a bundled model's Keras weights). `fer_keras.bundled.LiteClassifier` has the same interface:
+    class_names, source, default_tta (the recipe's), `face_inputs(image, landmarks)` (the uint8
+    inputs of a photo's faces) and `predict(inputs, batch_size, tta)` ((K, classes) probabilities)."""
+
+    backend = "keras"
+
+    def __init__(self, trained):
+        from fer_keras.recipes.schema import Recipe
+
+        self.trained = trained
+        self.class_names = tuple(trained.class_names)
+        self.source = trained.source
+        self.default_tta = Recipe.of(trained.recipe).pipeline.tta
+
+    def face_inputs(self, image, landmarks):
+        return face_inputs(image, landmarks, self.trained.recipe, self.trained.model)
+
+    def predict(self, inputs, batch_size=DEFAULT_BATCH_SIZE, tta=None):
+        return classify(self.trained.model, self.trained.recipe, inputs, batch_size, tta)
+
+
+def classifier_of(model):
+    """predict's classifier for `model`: a classifier (`KerasClassifier`, `LiteClassifier`) as it
+    is, a `fer_keras.loading.Trained` as a KerasClassifier."""
+    return model if hasattr(model, "face_inputs") and hasattr(model, "predict") else KerasClassifier(model)
+
+
+def load_classifier(pretrained=None, run=None, model=None, weights=None, dataset=None, recipe=None, overrides=(),
+                    lite=True):
+    """The classifier predict runs for these arguments (those of `fer_keras.loading.load_trained`).
+    A bundled model (`pretrained`, or no model named: DEFAULT_PRETRAINED) runs its TFLite export
+    with LiteRT (`fer_keras.bundled.LiteClassifier`; no TensorFlow or Keras imported) unless
+    `lite=False`, ai-edge-litert is not installed or the model has no export (a one-line note on
+    stderr says which); the rest, a `KerasClassifier` of the loaded Keras model. Errors name the argument."""
+    if run is None and model is None and weights is None:
+        from fer_keras.bundled import DEFAULT_PRETRAINED, lite_classifier
+
+        pretrained = DEFAULT_PRETRAINED if pretrained is None else pretrained
+        found = lite_classifier(pretrained) if lite and recipe is None and not overrides else None
+        if found is not None:
+            return found
+    from fer_keras.loading import load_trained
+    from fer_keras.quiet import import_keras_quietly
+
+    import_keras_quietly()
+    return KerasClassifier(load_trained(run=run, model=model, weights=weights, dataset=dataset, recipe=recipe,
+                                        overrides=overrides, pretrained=pretrained))
+
+
 class FacePredictor:
-    """Detect, align and classify the faces of RGB images with a loaded model (a
-    `fer_keras.loading.Trained`). `tta`: "none" (the default: one view per face, fast), "tencrop"
+    """Detect, align and classify the faces of RGB images with a classifier (`load_classifier`: a
+    `KerasClassifier` or a `fer_keras.bundled.LiteClassifier`) or a loaded model (a
+    `fer_keras.loading.Trained`, run by Keras). `tta`: "none" (the default: one view per face, fast), "tencrop"
     (ten views, ~10x the model time; more accurate, benchmarks/results/inference.json) or None (the recipe's). `detector`: one
     of DETECTORS ("blazeface", the default, short-range BlazeFace; "blazeface_back"; "mtcnn");
     `detector_options`: keywords of `detect_faces_blazeface` or, for MTCNN, `detect_faces`."""
 
-    def __init__(self, trained, batch_size=32, tta="none", detector="blazeface", detector_options=None):
+    def __init__(self, trained, batch_size=DEFAULT_BATCH_SIZE, tta="none", detector="blazeface", detector_options=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ArgumentError("batch_size", batch_size, "expected a positive integer")
         if detector not in DETECTORS:
             raise ArgumentError("detector", detector, f"expected one of {', '.join(DETECTORS)}")
         self.trained = trained
+        self.classifier = classifier_of(trained)
         self.batch_size = batch_size
-        self.tta = resolve_tta(tta, trained.recipe.pipeline.tta)
+        self.tta = resolve_tta(tta, self.classifier.default_tta)
         self.detector = detector
         self.detector_options = dict(detector_options or {})
 
     @property
     def class_names(self):
-        return self.trained.class_names
+        return self.classifier.class_names
 
     def predict_images(self, images):
         """For each (H, W, 3) uint8 RGB image: (FaceLandmarks of its faces, (K, classes) probabilities)."""
@@ -126,9 +191,8 @@ class FacePredictor:
             marks = detect_faces(list(images), batch_size=self.batch_size, **self.detector_options)
         else:
             marks = detect_faces_blazeface(list(images), model=self.detector, **self.detector_options)
-        model, recipe = self.trained.model, self.trained.recipe
-        parts = [face_inputs(image, m, recipe, model) if len(m) else None for image, m in zip(images, marks)]
-        probabilities = classify(model, recipe, concat_inputs(parts), self.batch_size, self.tta)
+        parts = [self.classifier.face_inputs(image, m) if len(m) else None for image, m in zip(images, marks)]
+        probabilities = self.classifier.predict(concat_inputs(parts), self.batch_size, self.tta)
         bounds = np.cumsum([0] + [len(m) for m in marks])
         return [(m, probabilities[bounds[i] : bounds[i + 1]]) for i, m in enumerate(marks)]
 
@@ -620,5 +684,5 @@ def format_entry(entry):
     return lines
 
 
-__all__ = ["FacePredictor", "annotate", "check_out", "collect_inputs", "format_entry", "predict_paths", "predict_video",
-           "read_image"]
+__all__ = ["DEFAULT_BATCH_SIZE", "FacePredictor", "KerasClassifier", "annotate", "check_out", "classifier_of",
+           "collect_inputs", "format_entry", "load_classifier", "predict_paths", "predict_video", "read_image"]

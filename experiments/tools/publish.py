@@ -11,7 +11,9 @@ that reproduces the run). --bundle stores the best weights as float16 in
 fer_keras/assets/pretrained/<name>.weights.npz, records its SHA-256 in the manifest, and checks
 that the float16 weights score within --max-drop accuracy of the run's own on its validation split
 (FER2013: PublicTest), both single crop, writing both accuracies into the results directory as
-pretrained.json. --last-epoch also keeps the last epoch's weights (float16, its `last.keras`) as
+pretrained.json; then it builds the model's float16 TFLite export, which predict runs with LiteRT
+(experiments/tools/bundle_tflite.py: fer_keras/assets/pretrained/<name>.tflite, checked against the
+Keras model; --no-tflite skips it, and predict then runs that model with Keras). --last-epoch also keeps the last epoch's weights (float16, its `last.keras`) as
 last_epoch.weights.npz in the results directory, so that experiments/tools/restore_run.py can continue the
 run where it stopped, not at its best epoch, if runs/ is lost (a few MB per publish: use it for runs
 that must resume across machines).
@@ -79,7 +81,18 @@ def publish_crossval(cv, name, results=ROOT / "experiments" / "results"):
     return out
 
 
-def bundle(run, name, saved, out, max_drop):
+def _bundle_tflite(name):
+    """experiments/tools/bundle_tflite.py's `bundle_tflite(name)` (a script beside this one)."""
+    import importlib.util
+
+    path = Path(__file__).with_name("bundle_tflite.py")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.bundle_tflite(name)
+
+
+def bundle(run, name, saved, out, max_drop, tflite=True):
     from fer_keras.data.splits import load_splits
     from fer_keras.evaluation import classification_metrics, predict_probabilities
     from fer_keras.loading import load_run
@@ -126,6 +139,8 @@ def bundle(run, name, saved, out, max_drop):
         raise SystemExit(f"publish: float16 weights lose {drop:.4f} accuracy on {validation.split} (> {max_drop}); not bundled")
     print(f"bundled {path} ({path.stat().st_size / 1e6:.2f} MB, sha256 {sha}); {validation.split} single-crop accuracy "
           f"float32 {single['accuracy']:.4f}, float16 {check['accuracy']:.4f}")
+    if tflite:
+        _bundle_tflite(name)
 
 
 def save_last_epoch(run, out):
@@ -155,6 +170,8 @@ def main(argv=None):
     parser.add_argument("--name", required=True, help="the results / pretrained name, e.g. amdcnn_fer2013")
     parser.add_argument("--bundle", action="store_true", help="also ship the best weights as pretrained NAME")
     parser.add_argument("--max-drop", type=float, default=0.005, help="largest accuracy loss float16 may cost (0.005)")
+    parser.add_argument("--no-tflite", action="store_true",
+                        help="with --bundle: do not build the TFLite export predict runs with LiteRT")
     parser.add_argument("--last-epoch", action="store_true",
                         help="also keep the last epoch's weights for experiments/tools/restore_run.py --last-weights")
     args = parser.parse_args(argv)
@@ -168,7 +185,7 @@ def main(argv=None):
     if args.last_epoch:
         save_last_epoch(args.run, out)
     if args.bundle:
-        bundle(args.run, args.name, saved, out, args.max_drop)
+        bundle(args.run, args.name, saved, out, args.max_drop, tflite=not args.no_tflite)
     return 0
 
 

@@ -7,22 +7,20 @@
 Each entry is one `<name>.weights.npz` in fer_keras/assets/pretrained: the weights in float16 (in
 the order of `model.weights`) plus a JSON header (the model's builder arguments, the recipe it was
 trained with, class names, provenance and its PublicTest metrics). `manifest.json` beside them
-records each file's SHA-256, which `load_pretrained` checks before reading it. A missing, unknown
-or corrupted entry is a PretrainedError naming the argument that named it.
+records each file's SHA-256, which `load_pretrained` checks before reading it, and each model's
+float16 TFLite export, which predict runs without TensorFlow (`fer_keras.bundled`, where the store's
+names and checks live without Keras; `register_tflite` records it). A missing, unknown or corrupted
+entry is a PretrainedError naming the argument that named it.
 """
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
+from fer_keras.bundled import DEFAULT_PRETRAINED, MANIFEST, PRETRAINED_DIR, sha256_of, verified_path
 from fer_keras.errors import PretrainedError
 
-PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "assets" / "pretrained"
-MANIFEST = PRETRAINED_DIR / "manifest.json"
-# predict's model: the most accurate bundled one (docs/predict.md, "Pretrained weights")
-DEFAULT_PRETRAINED = "amdcnn_plus_fer2013"
 _HEADER = "__header__"
 
 
@@ -35,26 +33,11 @@ def available_pretrained():
     return sorted(_manifest())
 
 
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _verified_file(name, argument="name"):
     entries = _manifest()
     if name not in entries:
         raise PretrainedError(argument, name, f"no pretrained model {name!r}; available: {', '.join(sorted(entries)) or 'none'}")
-    path = PRETRAINED_DIR / entries[name]["file"]
-    if not path.is_file():
-        raise PretrainedError(argument, name, f"pretrained {name!r}: {path} is missing from the installed package")
-    found = sha256_of(path)
-    if found != entries[name]["sha256"]:
-        raise PretrainedError(argument, name, f"pretrained {name!r}: {path} has SHA-256 {found}, expected "
-                              f"{entries[name]['sha256']} (the file is corrupted or was replaced; reinstall fer_keras)")
-    return path
+    return verified_path(PRETRAINED_DIR, entries[name], name, argument)
 
 
 def _read(path):
@@ -126,8 +109,23 @@ def save_pretrained(model, header, path, dtype="float16"):
 
 
 def register_pretrained(name, path, sha256):
-    """Record `path` (a file in PRETRAINED_DIR) and its SHA-256 as pretrained `name` in the manifest."""
+    """Record `path` (a file in PRETRAINED_DIR) and its SHA-256 as pretrained `name` in the manifest
+    (an earlier entry of that name goes, its TFLite export's record too: that export is stale)."""
     entries = _manifest()
     entries[name] = {"file": Path(path).name, "sha256": sha256}
+    _write_manifest(entries)
+
+
+def register_tflite(name, spec):
+    """Record pretrained `name`'s TFLite export (`spec`: file, sha256 and what predict needs to feed
+    it; see `fer_keras.bundled`) in its manifest entry."""
+    entries = _manifest()
+    if name not in entries:
+        raise PretrainedError("name", name, f"no pretrained model {name!r} to record a TFLite export for")
+    entries[name] = {**entries[name], "tflite": spec}
+    _write_manifest(entries)
+
+
+def _write_manifest(entries):
     MANIFEST.parent.mkdir(parents=True, exist_ok=True)
     MANIFEST.write_text(json.dumps(dict(sorted(entries.items())), indent=2) + "\n")

@@ -92,6 +92,9 @@ def test_publish_copies_the_run_and_bundles_weights_that_score_as_the_run(run, s
     assert abs(report["accuracy_float16"] - report["accuracy_float32"]) <= 0.005
     info = pretrained.pretrained_info("toy_run")
     assert info["trained_on"] == "folder train" and info["input_shape"] == [28, 28, 1]
+    lite = json.loads((store / "manifest.json").read_text())["toy_run"]["tflite"]  # predict's LiteRT export
+    assert lite["sha256"] == pretrained.sha256_of(store / "toy_run.tflite") and lite["inputs"] == {"image": [28, 28, 1]}
+    assert lite["class_names"] == info["class_names"] and lite["parity"]["none"]["top1_agreement"] >= 0.98
     with pytest.raises(SystemExit, match="lacks metrics.json"):
         publish.publish(tmp_path, "empty", results=tmp_path / "results")
 
@@ -107,7 +110,7 @@ def test_restore_run_rebuilds_a_lost_run_from_its_published_folder_and_bundle(ru
     publish, restore = _script("publish"), _script("restore_run")
     run_dir, _ = run
     out, saved = publish.publish(run_dir, "toy_run", results=tmp_path / "results")
-    publish.bundle(run_dir, "toy_run", saved, out, max_drop=0.005)
+    publish.bundle(run_dir, "toy_run", saved, out, max_drop=0.005, tflite=False)
     log = pd.read_csv(out / "log.csv")
     kept = int(log[MONITOR].idxmax()) + 1
     restored = tmp_path / "restored"
@@ -136,7 +139,7 @@ def test_restore_run_with_last_weights_continues_after_the_last_epoch(run, store
     publish, restore = _script("publish"), _script("restore_run")
     run_dir, _ = run
     out, saved = publish.publish(run_dir, "toy_run", results=tmp_path / "results")
-    publish.bundle(run_dir, "toy_run", saved, out, max_drop=0.005)
+    publish.bundle(run_dir, "toy_run", saved, out, max_drop=0.005, tflite=False)
     publish.save_last_epoch(run_dir, out)
     epochs = len(pd.read_csv(out / "log.csv"))
     restored = tmp_path / "restored"
@@ -213,6 +216,7 @@ def test_the_wheel_ships_the_pretrained_weights(tmp_path):
     assert "fer_keras/assets/pretrained/manifest.json" in names
     for entry in manifest.values():
         assert f"fer_keras/assets/pretrained/{entry['file']}" in names
+        assert f"fer_keras/assets/pretrained/{entry['tflite']['file']}" in names  # predict's LiteRT export
 
 
 # ------------------------------------------------------------------------- the results table

@@ -99,12 +99,36 @@ def test_section_from_a_synthetic_results_folder(tmp_path):
     assert "Not measured yet (`python benchmarks/fer2013_load.py`)." in lines
 
 
+def test_cold_start_section_from_a_synthetic_file(tmp_path):
+    """predict_cold_start.json: the cold starts against importing TensorFlow, and the folder's times
+    by batch size on both paths, the default marked."""
+    generator = load_generator()
+    results = tmp_path / "results"
+    results.mkdir()
+    cold = {name: {"median_s": median, "min_s": median - 0.1, "runs_s": [median, median - 0.1, median + 0.2]}
+            for name, median in (("python_start", 0.05), ("import_tensorflow", 6.0), ("predict_litert", 0.9),
+                                 ("predict_keras", 7.5))}
+    rows = [{"batch_size": b, "median_s": t, "min_s": t, "runs_s": [t], "relative": r} for b, t, r in ((8, 1.2, 1.05), (32, 1.0, 0.95))]
+    data = {"what": "cold start", "cold_start": {**cold, "target_met": True},
+            "folder": {"photos": 100, "photo_size": "640x480", "chosen_default": 32, "rule": "lowest",
+                       "litert": {"runs": 1, "rows": rows}},
+            "load_average": {"before": [1.0, 1.0, 1.0], "after": [1.2, 1.0, 1.0], "note": "idle"},
+            "command": "python benchmarks/predict_cold_start.py", **STAMP}
+    (results / "predict_cold_start.json").write_text(json.dumps(data))
+    lines = generator.section(results, tmp_path).splitlines()
+    assert "| `fer-keras predict photo.jpg` (bundled model through LiteRT; the default) | 0.9 | 0.8 | 0.15× |" in lines
+    assert "| `python -c \"import tensorflow\"` | 6 | 5.9 | 1.00× |" in lines
+    assert "Target (at most 1.5 s, at most a quarter of importing TensorFlow): met." in lines
+    assert "| batch size | LiteRT: median s | LiteRT: vs its round's mean |" in lines
+    assert "| 32 (chosen) | 1 | 0.95× |" in lines and "| 8 | 1.2 | 1.05× |" in lines
+
+
 def test_empty_results_folder_and_the_readme_round_trip(tmp_path, capsys):
     generator = load_generator()
     results = tmp_path / "results"
     results.mkdir()
     text = generator.section(results, tmp_path)
-    assert text.count("not measured yet") + text.count("Not measured yet") == 6
+    assert text.count("not measured yet") + text.count("Not measured yet") == 7
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n## Performance\n\nIntro.\n\n{generator.BEGIN}\nold\n{generator.END}\n\n## Layout\n")
     args = ["--readme", str(readme), "--results", str(results)]
