@@ -40,6 +40,7 @@ help:
 	@echo "make docker-train MODEL=amdcnn DATA=/path/to/fer2013.csv [DATASET=...] [EPOCHS=n] [SET='k=v ...']"
 	@echo "               train in the image on all GPUs: DATA read-only at /data, ./runs at /work/runs"
 	@echo "make docker-test              the TensorFlow test suite inside the image (its test stage)"
+	@echo "make docker-selftest          build docker/Dockerfile with podman on a Debian stand-in base and run predict, train and the tests in it (no Docker engine needed; root)"
 
 # A system Python that refuses pip (PEP 668: Debian, Ubuntu, Homebrew) gets one line saying what to do.
 install:
@@ -159,7 +160,7 @@ FER_KERAS_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' fer_keras
 DOCKER_IMAGE ?= fer-keras:$(or $(FER_KERAS_VERSION),latest)
 DOCKER_DATA = /data/$(notdir $(abspath $(DATA)))
 
-.PHONY: docker-build docker-train docker-test
+.PHONY: docker-build docker-train docker-test docker-selftest docker-selftest-clean
 
 docker-build:
 	docker build -f docker/Dockerfile --target runtime -t $(DOCKER_IMAGE) .
@@ -174,6 +175,15 @@ docker-train:
 docker-test:
 	docker build -f docker/Dockerfile --target test -t $(DOCKER_IMAGE)-test .
 	docker run --rm --entrypoint python $(DOCKER_IMAGE)-test -m pytest -n $(JOBS) tests
+
+# Issue 37: docker/Dockerfile built and run without a Docker engine or a registry (docs/docker.md,
+# "Selftest"): podman on a Debian stand-in for the TensorFlow base; ends with one line saying what
+# passed, the image's size and the time. As root; its images are localhost/fer-keras-selftest/*.
+docker-selftest:
+	JOBS=$(JOBS) bash docker/selftest/selftest.sh
+
+docker-selftest-clean:
+	bash docker/selftest/selftest.sh --clean
 
 # Issue 15's learning check: every model's FER2013 recipe on full Training within the same budget
 # of EPOCHS, scored on PublicTest, with the collapse diagnostics (experiments/results/learning_check.json);

