@@ -64,7 +64,7 @@ test-jax:
 
 test-slow:
 	KERAS_BACKEND=tensorflow $(PYTEST) $(PYTEST_ARGS) --run-slow -m slow tests
-	KERAS_BACKEND=jax $(PYTEST) $(PYTEST_ARGS) --run-slow -m "slow and backend_neutral" tests || [ $$? -eq 5 ]
+	KERAS_BACKEND=jax $(PYTEST) $(PYTEST_ARGS) --run-slow -m "(slow or slow_on_jax) and backend_neutral" tests || [ $$? -eq 5 ]
 
 test-all: test test-slow
 

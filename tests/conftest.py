@@ -21,12 +21,14 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The two tiers (keras-hub's --run_large): `slow` tests are skipped unless --run-slow."""
+    """The two tiers (keras-hub's --run_large): `slow` tests are skipped unless --run-slow, and so are
+    `slow_on_jax` tests on the JAX backend (fresh-process checks that the fast tier runs on TensorFlow)."""
     if config.getoption("--run-slow"):
         return
     skip = pytest.mark.skip(reason="slow tier: run with --run-slow (make test-all)")
+    on_jax = keras.backend.backend() == "jax"
     for item in items:
-        if "slow" in item.keywords:
+        if "slow" in item.keywords or (on_jax and "slow_on_jax" in item.keywords):
             item.add_marker(skip)
 
 

@@ -122,6 +122,7 @@ def test_read_only_folder_caches_elsewhere(tmp_path, rows, monkeypatch):
         folder.chmod(0o755)
 
 
+@pytest.mark.slow
 def test_real_fer2013_split_sizes_and_class_counts(tmp_path, monkeypatch, real_fer2013):
     monkeypatch.setenv("FER_KERAS_CACHE", str(tmp_path))
     beside = set(REAL.parent.glob(".*.npz"))  # whatever someone else left there is not ours to judge

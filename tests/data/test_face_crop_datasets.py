@@ -245,6 +245,7 @@ def test_face_sides_of_the_lab_datasets():
     assert not face_rotation(on("fer2013"), model) and not face_rotation(on("jaffe"), model)
 
 
+@pytest.mark.slow
 def test_real_jaffe_all_faces_found(tmp_path, monkeypatch):
     """MTCNN on the real JAFFE (../shared/data/jaffe or $JAFFE_DIR; skipped without it): every one
     of the 213 portraits has its face found, and the crops are 48x48."""

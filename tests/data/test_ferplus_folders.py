@@ -422,7 +422,7 @@ def real_ferplus():
     return root
 
 
-@pytest.mark.backend_neutral
+@pytest.mark.slow  # reads all 28,000 PNGs of the real release
 def test_real_release_counts():
     root = real_ferplus()
     train = load_dataset("ferplus", root, split="FER2013Train")

@@ -68,6 +68,7 @@ def data(rng, n=6):
     }
 
 
+@pytest.mark.slow_on_jax
 def test_keras_round_trip_in_a_fresh_process(tmp_path, rng):
     model = every_layer_model()
     compile_model(model)
@@ -103,6 +104,7 @@ def test_keras_round_trip_in_a_fresh_process(tmp_path, rng):
     assert len(own) == 2 and report["binary"] == own
 
 
+@pytest.mark.slow_on_jax
 def test_fer_keras_load_model_needs_only_import_fer_keras(tmp_path, rng):
     """A saved model of fer_keras layers and a fer_keras loss loads in a fresh process with
     `import fer_keras; fer_keras.load_model(path)`, the import a user writes first."""
@@ -195,6 +197,7 @@ def test_gradients_reach_every_trainable_weight_and_no_fixed_filter(rng):
     assert not np.array_equal(before[centers[0].path], ops.convert_to_numpy(centers[0]))
 
 
+@pytest.mark.slow_on_jax
 def test_mixed_float16_training_step_is_finite_with_float32_heads(rng):
     keras.config.set_dtype_policy("mixed_float16")
     model = every_layer_model(head_dtype="float32")

@@ -127,6 +127,7 @@ def test_restore_run_rebuilds_a_lost_run_from_its_published_folder_and_bundle(ru
         assert metrics["accuracy"] == pytest.approx(report["accuracy_float16"], abs=1e-9)
 
 
+@pytest.mark.slow
 def test_restore_run_with_last_weights_continues_after_the_last_epoch(run, store, tmp_path):
     """publish.py --last-epoch + restore_run.py --last-weights: the whole log is kept and the run
     resumes with the last epoch's weights in backup/ and the best epoch's as its best."""
@@ -178,6 +179,7 @@ def test_bundled_weights_match_their_published_record():
     assert model.output["probabilities"].shape[-1] == 7 and tuple(model.input.shape[1:]) == (48, 48, 1)
 
 
+@pytest.mark.slow
 def test_evaluate_pretrained_reproduces_its_publictest_accuracy(capsys):
     report = _bundled_report()
     require_real()

@@ -59,10 +59,11 @@ def test_bare_import_is_light():
     assert done.stdout.strip() == "[]"
 
 
-def test_cli_lists_every_layer_and_loss():
-    done = run_python("from fer_keras.cli import main; main(['layers', '--json'])")
-    assert done.returncode == 0, done.stderr[-2000:]
-    listed = {row["name"] for row in json.loads(done.stdout)}
+def test_cli_lists_every_layer_and_loss(capsys):
+    from fer_keras.cli import main
+
+    assert main(["layers", "--json"]) in (0, None)
+    listed = {row["name"] for row in json.loads(capsys.readouterr().out)}
     import fer_keras.layers as layers
     import fer_keras.losses as losses
 
