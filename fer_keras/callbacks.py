@@ -7,6 +7,8 @@ does not keep across a resume:
     keep_best_weights         best.weights.h5 whenever the validation accuracy improves, atomically
     early_stopping            Keras EarlyStopping that counts its patience across resumed chunks
     backup_and_restore        Keras BackupAndRestore whose files are written atomically
+    swap_ema_weights          Keras SwapEMAWeights(swap_on_epoch=True) that survives a resume and
+                              leaves the averaged weights in the model when training ends early
 
 Model selection and early stopping watch `MONITOR` (fer_keras.run.folder), the validation accuracy
 of the fused probabilities.
@@ -154,5 +156,37 @@ def backup_and_restore(folder, learning_rate=None):
     return AtomicBackupAndRestore(str(folder), double_checkpoint=True, delete_checkpoint=False)
 
 
+def swap_ema_weights(resumed=False):
+    """(swap, keep): Keras's SwapEMAWeights(swap_on_epoch=True) for an optimizer with use_ema (the
+    recipe's optimizer.ema_momentum), and the callback that goes last of all.
+
+    swap: validation runs on the moving average of the weights, and from each epoch's end until
+    the next epoch begins the model holds the average (the optimizer's average slots the raw
+    weights), so the callbacks after it (best weights, backup) save the average. `resumed`: whether
+    BackupAndRestore restores a backup; that backup was written in the swapped state, so the swap
+    then starts knowing the average is in the model and swaps back as the first epoch begins, as it
+    would have in the run that wrote the backup.
+
+    keep: after the last epoch Keras leaves the average in the model (it copies it to the slots,
+    which `fit` then writes over the weights); after an early stop or a time limit it would put
+    the raw weights back. At an epoch's end where something asked `fit` to stop, `keep` copies the
+    average to the slots as Keras does after the last epoch, so the model ends on the average
+    (last.keras) either way. It must come after every callback that may stop training."""
+    import keras
+
+    class SwapEMAWeights(keras.callbacks.SwapEMAWeights):
+        def __init__(self):
+            super().__init__(swap_on_epoch=True)
+            self._ema_weights_in_model = bool(resumed)  # Keras's own flag: which weights the model holds
+
+    class KeepEMAWeightsOnStop(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if self.model.stop_training and swap._ema_weights_in_model:
+                swap._finalize_ema_values()  # slots := average, so fit's finalisation keeps it
+
+    swap = SwapEMAWeights()
+    return swap, KeepEMAWeightsOnStop()
+
+
 __all__ = ["backup_and_restore", "collapse_monitor", "early_stopping", "keep_best_weights", "stop_at_time_limit",
-           "stop_on_non_finite_loss"]
+           "stop_on_non_finite_loss", "swap_ema_weights"]

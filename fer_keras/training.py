@@ -51,6 +51,8 @@ def _optimizer(optimizer, schedule, epochs, steps):
     from fer_keras.schedules import CoupledL2SGD, learning_rate, optimizer_classes
 
     options = {**optimizer.options, "learning_rate": learning_rate(optimizer.learning_rate, schedule, steps, epochs)}
+    if optimizer.ema_momentum is not None:  # the swap callback in `_train_in` evaluates and saves it
+        options.update(use_ema=True, ema_momentum=float(optimizer.ema_momentum))
     if optimizer.name == "sgd" and "l2" in options:  # PyTorch's coupled weight decay (LBAN-IL)
         return CoupledL2SGD(**options)
     return optimizer_classes()[optimizer.name][0](**options)
@@ -195,10 +197,19 @@ def _train_in(run, recipe, data, resume, verbose, command, callbacks, time_limit
     else:
         write_new_run(run, recipe.to_dict(), data, protocol, command or invoked_command(), keras.backend.backend())
     writes.csv_logger = keras.callbacks.CSVLogger(str(run / LOG_FILE), append=resume)
+    # optimizer.ema_momentum: the swap comes before every callback that reads or saves the weights
+    # at an epoch's end (the collapse diagnostics, the best weights, the backup), so all of them see
+    # the moving average, as validation (on_test_begin / on_test_end) does; it swaps the raw weights
+    # back at the next epoch's beginning. The backup thus holds the average in the model and the raw
+    # weights in the optimizer's average slots: a resumed run's swap starts in that state
+    # (`resumed`) and swaps back before training on, so a resume continues the raw weights. Its
+    # second callback goes last of all, after anything that may stop training (see swap_ema_weights).
+    ema = list(run_callbacks.swap_ema_weights(resumed=initial_epoch > 0)) if recipe.optimizer.ema_momentum else []
     extra_callbacks, callbacks = list(callbacks), [
         *data_callbacks,
         run_callbacks.stop_on_non_finite_loss(run),
         *([loss_warmup(training, warmup_epochs)] if warmup_epochs else []),
+        *ema[:1],
         run_callbacks.collapse_monitor(model, training.center_loss, val_record, val_config, inputs.get("validation"),
                                        settings.collapse_warn_after),
         run_callbacks.keep_best_weights(run / BEST_WEIGHTS_FILE, best_so_far(run) if resume else None),
@@ -215,7 +226,7 @@ def _train_in(run, recipe, data, resume, verbose, command, callbacks, time_limit
     # epoch writes (best weights, log row) is already on disk, so a kill at any moment resumes.
     constant_rate = None if recipe.schedule else float(recipe.optimizer.learning_rate)
     callbacks.append(run_callbacks.backup_and_restore(run / BACKUP_DIR, constant_rate))
-    callbacks += extra_callbacks
+    callbacks += extra_callbacks + ema[1:]
     start = time.perf_counter()
     history = training.model.fit(train_data, validation_data=val_data, epochs=epochs, initial_epoch=initial_epoch,
                                  callbacks=callbacks, verbose=verbose, shuffle=False, **fit_kwargs)

@@ -3,14 +3,16 @@
 The geometric steps (random crop to the model's input, horizontal / vertical flip, rotation,
 scale, perspective) are composed into one projective transform per image and applied in a single
 resampling, so a batch costs one warp whatever is switched on; a plain crop with no other
-geometric step is an exact pixel copy. Photometric steps (brightness, grayscale) follow.
+geometric step is an exact pixel copy. Photometric steps (brightness, grayscale) follow, then
+random erasing, on the crop the model sees.
 
 Two twins share one description of the randomness and the geometry:
 
-- `geometry_parameters` / `photometric_parameters` turn uniform [0, 1) draws into per-image
-  parameters (crop shift, flip signs, angle, zoom, tilt; brightness shift, gray coin), and
-  `compose_matrices` builds the 3x3 output -> input matrices from them. Both are written once
-  against an array namespace (NumPy or TensorFlow).
+- `geometry_parameters` / `photometric_parameters` / `erasing_parameters` turn uniform [0, 1)
+  draws into per-image parameters (crop shift, flip signs, angle, zoom, tilt; brightness shift,
+  gray coin; erasing coin and rectangle), `compose_matrices` builds the 3x3 output -> input
+  matrices and `erasing_mask` the erased pixels from them. All are written once against an array
+  namespace (NumPy or TensorFlow).
 - `augment_batch` (TensorFlow: stateless draws seeded per batch, `ImageProjectiveTransformV3`)
   serves the tf.data pipeline; `augment_batch_numpy` (a NumPy Generator, `cv2.warpPerspective`
   with WARP_INVERSE_MAP and BORDER_REFLECT, TF's "REFLECT") serves the backend-neutral
@@ -18,7 +20,8 @@ Two twins share one description of the randomness and the geometry:
 
 Papers: random crops 48 -> 44 (MrCAR), 48 -> 40 and 100 -> 80 with horizontal flips (LBAN-IL),
 rotation and shrinking (MrCAR), horizontal and vertical flips, perspective and grayscale
-(AMDCNN).
+(AMDCNN). Random erasing: Zhong et al., "Random Erasing Data Augmentation", AAAI 2020 (no recipe
+of the four papers uses it; off by default).
 """
 
 import math
@@ -48,6 +51,13 @@ class Augmentation:
         fraction (the projective row of the transform, uniform in [-perspective, perspective]).
     brightness: the largest brightness shift, as a fraction of the 0..255 range.
     grayscale: probability of converting a colour image to gray (channels kept).
+    erasing: probability of random erasing (Zhong et al., AAAI 2020) of each training image: one
+        rectangle of the crop, its area a fraction of the crop's uniform in `erasing_area`, its
+        aspect (height / width) log-uniform in `erasing_aspect` (within the aspects for which that
+        area fits), its position uniform where it fits, filled with uniform random values in
+        0..255 per pixel and channel (the paper's "random" fill). Sides are rounded to whole pixels.
+    erasing_area: (low, high) area fractions, 0 < low <= high < 1 (the paper's 0.02, 0.4).
+    erasing_aspect: (low, high) aspects, 0 < low <= high (the paper's 0.3, 1 / 0.3).
     """
 
     horizontal_flip: bool = True
@@ -57,6 +67,9 @@ class Augmentation:
     perspective: float = 0.0
     brightness: float = 0.0
     grayscale: float = 0.0
+    erasing: float = 0.0
+    erasing_area: tuple = (0.02, 0.4)
+    erasing_aspect: tuple = (0.3, 3.3)
 
     def __post_init__(self):
         for name in ("rotation", "scale", "perspective", "brightness", "grayscale"):
@@ -65,6 +78,17 @@ class Augmentation:
                 raise PipelineError(f"augmentation {name} must be a number >= 0, got {value!r}")
         if self.scale >= 1 or self.perspective >= 1 or self.grayscale > 1:
             raise PipelineError(f"augmentation scale and perspective must be < 1 and grayscale <= 1, got {self}")
+        if not isinstance(self.erasing, (int, float)) or isinstance(self.erasing, bool) or not 0 <= self.erasing <= 1:
+            raise PipelineError(f"augmentation erasing must be a probability in [0, 1], got {self.erasing!r}")
+        for name, top in (("erasing_area", 1.0), ("erasing_aspect", math.inf)):
+            value = getattr(self, name)
+            pair = tuple(value) if isinstance(value, (list, tuple)) else ()
+            if not (len(pair) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair)
+                    and 0 < pair[0] <= pair[1] < top):
+                bound = "< 1" if top == 1 else ""
+                raise PipelineError(f"augmentation {name} must be [low, high] with 0 < low <= high {bound}".rstrip()
+                                    + f", got {value!r}")
+            object.__setattr__(self, name, tuple(float(v) for v in pair))
 
     @classmethod
     def from_dict(cls, options):
@@ -79,6 +103,9 @@ class Augmentation:
 
 GEOMETRY = ("dy", "dx", "flip_x", "flip_y", "angle", "zoom", "tilt_x", "tilt_y")
 STEPS = 10  # uniform draws per image: steps 0-7 geometric, 8 brightness, 9 grayscale
+ERASING = ("erase", "top", "left", "height", "width")
+ERASING_STEPS = 5  # drawn only when erasing is on (steps 10-14), so other recipes draw as before
+FILL_STEP = STEPS + ERASING_STEPS  # the TF path's seed index for the erased pixels' values
 GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)  # tf.image.rgb_to_grayscale's
 
 
@@ -136,6 +163,50 @@ def photometric_parameters(uniform, augmentation):
     if augmentation is not None and augmentation.grayscale:
         params["grayscale"] = uniform(9) < augmentation.grayscale
     return params
+
+
+def erasing_parameters(xp, uniform, size, augmentation):
+    """Random erasing's per-image rectangle {name: (B,) array} for `ERASING` from `uniform(step)`,
+    steps 10-14 (coin, area, aspect, top, left); {} when erasing is off. `size`: the crop's
+    (h, w), the image the model sees.
+
+    erase: bool, with probability `augmentation.erasing`; height, width: whole pixels, area
+    area_fraction * h * w (area_fraction uniform in `erasing_area`), aspect height / width
+    log-uniform in `erasing_aspect` narrowed to the aspects at which that area fits (the paper
+    draws again until it fits; here only the largest rectangles' aspects are narrowed, and the
+    batch stays one vectorised draw); top, left: uniform over the positions where it fits."""
+    if augmentation is None or not augmentation.erasing:
+        return {}
+    h, w = size
+    (area_low, area_high), (aspect_low, aspect_high) = augmentation.erasing_area, augmentation.erasing_aspect
+    area = (uniform(11) * (area_high - area_low) + area_low) * (h * w)
+    low = xp.maximum(area / (w * w), aspect_low)  # width = sqrt(area / aspect) <= w
+    high = xp.maximum(xp.minimum((h * h) / area, aspect_high), low)  # height = sqrt(area * aspect) <= h
+    aspect = low * (high / low) ** uniform(12)  # log-uniform in [low, high]
+    height = xp.minimum(xp.maximum(xp.round(xp.sqrt(area * aspect)), 1.0), h + 0.0)
+    width = xp.minimum(xp.maximum(xp.round(xp.sqrt(area / aspect)), 1.0), w + 0.0)
+    return {
+        "erase": uniform(10) < augmentation.erasing,
+        "top": xp.minimum(xp.floor(uniform(13) * (h - height + 1)), h - height),
+        "left": xp.minimum(xp.floor(uniform(14) * (w - width + 1)), w - width),
+        "height": height,
+        "width": width,
+    }
+
+
+def erasing_mask(xp, params, size):
+    """(B, h, w, 1) bool: the pixels `erasing_parameters` erases (none where `erase` is false)."""
+    h, w = size
+    rows = xp.reshape(xp.linspace(0.0, h - 1.0, h), [1, h, 1])
+    cols = xp.reshape(xp.linspace(0.0, w - 1.0, w), [1, 1, w])
+
+    def per_image(name):
+        return xp.reshape(params[name], [-1, 1, 1])
+
+    top, left = per_image("top"), per_image("left")
+    inside = ((rows >= top) & (rows < top + per_image("height")) & (cols >= left)
+              & (cols < left + per_image("width")) & per_image("erase"))
+    return inside[..., None]
 
 
 def compose_matrices(xp, params, in_size, out_size):
@@ -231,6 +302,11 @@ def augment_batch(images, out_size, augmentation, seed, training):
     if "grayscale" in photometric and images.shape[-1] == 3:
         gray = tf.image.rgb_to_grayscale(images)
         images = tf.where(photometric["grayscale"][:, None, None, None], tf.repeat(gray, 3, axis=-1), images)
+    erasing = erasing_parameters(tf, _tf_uniform(seed, batch), tuple(out_size), augmentation)
+    if erasing:  # one mask for the batch: no loop over images
+        fill_seed = tf.random.experimental.stateless_fold_in(seed, FILL_STEP)
+        fill = tf.random.stateless_uniform(tf.shape(images), seed=fill_seed, minval=0.0, maxval=255.0)
+        images = tf.where(erasing_mask(tf, erasing, tuple(out_size)), fill, images)
     return images
 
 
@@ -292,7 +368,9 @@ def augment_batch_numpy(images, out_size, augmentation, rng, training):
     """The NumPy twin of `augment_batch`: (B, H, W, C) uint8 or float images in 0..255 ->
     float32 (B, out_h, out_w, C). `rng` is a numpy Generator seeded per batch (None is fine when
     not training); each image takes `STEPS` uniform draws, step i being what the TF path draws
-    for its step i, so every step has the TF path's distribution."""
+    for its step i, so every step has the TF path's distribution. With erasing on, `ERASING_STEPS`
+    more per image, then the erased pixels' values (after the others: the draws of a recipe
+    without erasing are as they were)."""
     import numpy as np
 
     images = np.asarray(images)
@@ -302,7 +380,11 @@ def augment_batch_numpy(images, out_size, augmentation, rng, training):
     def uniform(step):
         if not draws:
             draws.append(rng.random((STEPS, batch)))
-        return draws[0][step]
+        if step < STEPS:
+            return draws[0][step]
+        if len(draws) == 1:
+            draws.append(rng.random((ERASING_STEPS, batch)))
+        return draws[1][step - STEPS]
 
     params = geometry_parameters(np, uniform, batch, in_size, tuple(out_size), augmentation, training)
     out = warp_images(images, transform_matrices(params, in_size, out_size), out_size)
@@ -314,4 +396,8 @@ def augment_batch_numpy(images, out_size, augmentation, rng, training):
     if "grayscale" in photometric and out.shape[-1] == 3:
         gray = out @ np.asarray(GRAY_WEIGHTS, np.float32)
         out = np.where(photometric["grayscale"][:, None, None, None], gray[..., None], out)
+    erasing = erasing_parameters(np, uniform, tuple(out_size), augmentation)
+    if erasing:
+        fill = rng.random(out.shape, dtype=np.float32) * np.float32(255.0)
+        out = np.where(erasing_mask(np, erasing, tuple(out_size)), fill, out)
     return out

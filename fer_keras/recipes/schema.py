@@ -10,7 +10,8 @@ The keys are read from the code that receives them, so that an option added ther
     pipeline               fer_keras.data.PipelineConfig's fields (not seed: training.seed sets it)
     pipeline.augmentation  fer_keras.data.Augmentation's fields
     loss                   fer_keras.models.objectives.loss_options(name), and warmup_epochs
-    optimizer              the Keras optimizer's arguments (sgd: with CoupledL2SGD's l2)
+    optimizer              the Keras optimizer's arguments (sgd: with CoupledL2SGD's l2); its moving
+                           average of the weights only as ema_momentum (`EMA_KEYS`)
     schedule               fer_keras.schedules.SCHEDULES[name]'s keyword arguments
     training               `TrainingSection` below (what fer_keras.training reads)
 
@@ -351,6 +352,16 @@ def _loss(section):
     _passes("loss", "loss", check_objective, section["name"], **options)
 
 
+# The Keras optimizers' moving-average arguments a recipe does not set: `ema_momentum` alone
+# switches the average on, so that training also evaluates, selects and saves the averaged
+# weights (fer_keras.training); use_ema without that would average weights nothing looks at.
+EMA_KEYS = ("use_ema", "ema_overwrite_frequency")
+
+
+def _ema_momentum(value):
+    return None if 0 < value < 1 else "must be in (0, 1) (null: no moving average of the weights)"
+
+
 def _optimizer(section):
     from fer_keras.schedules import optimizer_classes
 
@@ -358,10 +369,15 @@ def _optimizer(section):
         raise Invalid("optimizer", f"optimizer must be a mapping of keys, got {section!r}")
     classes = optimizer_classes()
     _choice("optimizer.name", section.get("name"), list(classes))
+    for key in EMA_KEYS:
+        if key in section:
+            raise Invalid(f"optimizer.{key}", f"optimizer.{key} is not a recipe key: optimizer.ema_momentum "
+                          "(a number in (0, 1); null: off) switches the moving average of the weights on")
     keys = {"name": Key(STRING, True)}
     for cls in classes[section["name"]]:
-        keys.update(keys_of(cls, skip=("name",)))
+        keys.update(keys_of(cls, skip=("name", *EMA_KEYS)))
     keys["learning_rate"] = Key(NUMBER, True, _positive)  # the schedule starts from it
+    keys["ema_momentum"] = Key(Kind((float,), True), check=_ema_momentum)
     check_keys("optimizer", section, keys, owner=f"optimizer {section['name']!r}")
 
 
@@ -486,16 +502,19 @@ class LossSection:
 @dataclass(frozen=True)
 class OptimizerSection:
     """The optimizer section: the optimizer's `name` (fer_keras.schedules.optimizer_classes), its
-    base `learning_rate` (the schedule starts from it) and its other keyword `options`."""
+    base `learning_rate` (the schedule starts from it), its other keyword `options`, and
+    `ema_momentum`: None, or the momentum of an exponential moving average of the weights (Keras's
+    use_ema) that validation, the best-epoch selection and the saved weights then use."""
 
     name: str
     learning_rate: float
     options: dict = field(default_factory=dict)
+    ema_momentum: float | None = None
 
     @classmethod
     def from_dict(cls, section):
-        options = {key: value for key, value in section.items() if key not in ("name", "learning_rate")}
-        return cls(section["name"], section["learning_rate"], options)
+        options = {key: value for key, value in section.items() if key not in ("name", "learning_rate", "ema_momentum")}
+        return cls(section["name"], section["learning_rate"], options, section.get("ema_momentum"))
 
 
 @dataclass(frozen=True)
