@@ -40,8 +40,25 @@ def load_dataset(name, path, split=None, **options):
     if name not in READERS:
         raise ArgumentError("name", problem=f"Unknown dataset {name!r}; available: {', '.join(sorted(READERS))}")
     if name == "fer2013" and os.path.isdir(path):  # the image-folder release: train/, test/
-        return load_folder(path, split=split, channels=1, image_size=(48, 48), name="fer2013", **options)
+        return _fer2013_folders(path, split, options)
     return READERS[name](path, split=split, **options)
+
+
+def _fer2013_folders(path, split, options):
+    """FER2013's image-folder release, with `load_fer2013`'s FERPlus options: targets on train/."""
+    from fer_keras.data.ferplus_match import OPTION, WEIGHT_OPTION, apply_ferplus_targets, check_folder, check_options
+
+    root, weight = options.pop(OPTION, None), options.pop(WEIGHT_OPTION, 1.0)
+    check_options(root, weight)
+    if root is not None and split is None:
+        raise DatasetError(f"data.options.{OPTION}: FER2013's image-folder release {path} needs a split "
+                           "(train/ gets FERPlus's targets)")
+    if root is not None and split == "train":
+        check_folder(root)
+    record = load_folder(path, split=split, channels=1, image_size=(48, 48), name="fer2013", **options)
+    if root is None or split != "train":  # test/ keeps FER2013's labels and does not need FERPlus
+        return record
+    return apply_ferplus_targets(record, root, weight, source=os.path.join(path, split))
 
 
 __all__ = [

@@ -164,18 +164,32 @@ def _write_cache(cache_file, **arrays):
               "again next time", file=sys.stderr)
 
 
-def load_fer2013(path, split=None, skip_bad=False, cache=True):
+def load_fer2013(path, split=None, skip_bad=False, cache=True, ferplus_targets=None, ferplus_targets_weight=1.0):
     """FER2013 as a DatasetRecord.
 
     Args:
         path: fer2013.csv or fer2013.csv.gz.
         split: a Usage value ("Training", "PublicTest", "PrivateTest") or None for all rows.
         skip_bad: leave malformed rows out (counted in `record.skipped`) instead of raising.
-        cache: read / write the parsed arrays' cache.
+        cache: read / write the parsed arrays' cache (and the FERPlus match's).
+        ferplus_targets: FERPlus's folder (holding FER2013Train/, FER2013Valid/), or None. The
+            Training rows get FERPlus's vote distribution of the same picture (matched by pixels,
+            `fer_keras.data.ferplus_match`) as `extra["soft_labels"]`, which `pipeline.label_sampling`
+            trains on; Training rows without a confident match (and, with split None, the other
+            rows) get the one-hot of their label. `record.labels` stay FER2013's; the PublicTest and
+            PrivateTest splits are returned as without the option (the folder is not needed).
+        ferplus_targets_weight: w in [0, 1]: a Training row's target is w times FERPlus's
+            distribution plus (1 - w) times the one-hot FER2013 label (1.0: FERPlus's votes alone).
     """
     source = Path(path)
     if split is not None and split not in USAGES:
         raise DatasetError(f"fer2013: split must be one of {', '.join(USAGES)} or None, got {split!r}")
+    if ferplus_targets is not None or ferplus_targets_weight != 1.0:
+        from fer_keras.data.ferplus_match import check_folder, check_options
+
+        check_options(ferplus_targets, ferplus_targets_weight)
+        if split in (None, "Training"):  # PublicTest and PrivateTest do not need FERPlus (evaluate)
+            check_folder(ferplus_targets)
     if not source.is_file():
         raise DatasetError(f"{source}: {missing_file(source)} (expected Kaggle's fer2013.csv or fer2013.csv.gz)")
     cache_file = _cache_path(source) if cache else None
@@ -191,7 +205,7 @@ def load_fer2013(path, split=None, skip_bad=False, cache=True):
     if split is not None:
         chosen = usages == split
         images, labels = images[chosen], labels[chosen]
-    return DatasetRecord(
+    record = DatasetRecord(
         name="fer2013",
         images=images,
         labels=labels,
@@ -201,3 +215,10 @@ def load_fer2013(path, split=None, skip_bad=False, cache=True):
         skipped=skipped,
         extra={"usages": usages if split is None else None},
     )
+    if ferplus_targets is None or split not in (None, "Training"):
+        return record
+    from fer_keras.data.ferplus_match import apply_ferplus_targets
+
+    training = usages == "Training" if split is None else np.full(len(labels), split == "Training")
+    return apply_ferplus_targets(record, ferplus_targets, ferplus_targets_weight, training=training, source=source,
+                                 cache=cache)

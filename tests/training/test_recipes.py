@@ -47,7 +47,7 @@ BAD_SETS = [
     ("model.input_shap=[44,44,1]", ["model.input_shap", "did you mean model.input_shape?"]),
     ("training.early_stopping_patience=abc", ["training.early_stopping_patience", "an integer", "'abc'"]),
     ("schedule.nmae=cosine", ["schedule.nmae", "did you mean schedule.name?"]),
-    ("data.options.foo=1", ["data.options.foo", "the fer2013 reader takes: cache, skip_bad"]),
+    ("data.options.foo=1", ["data.options.foo", "the fer2013 reader takes: cache, ferplus_targets, ferplus_targets_weight, skip_bad"]),
     ("training.seed=abc", ["training.seed", "an integer", "'abc'"]),
     ("training.epochs=ten", ["training.epochs", "an integer", "'ten'"]),
     ("training.epochs=-3", ["training.epochs", ">= 1"]),
@@ -126,7 +126,7 @@ def test_unknown_keys_and_names_suggest_the_closest_known_one(name, override, me
 def test_an_unknown_key_with_nothing_close_lists_the_known_keys_instead():
     with pytest.raises(RecipeError) as caught:
         load_recipe("amdcnn", overrides=["data.options.foo=1"])
-    assert "did you mean" not in str(caught.value) and "(the fer2013 reader takes: cache, skip_bad)" in str(caught.value)
+    assert "did you mean" not in str(caught.value) and "(the fer2013 reader takes: cache, ferplus_targets, ferplus_targets_weight, skip_bad)" in str(caught.value)
 
 
 def test_the_keys_come_from_the_code_that_receives_them():
