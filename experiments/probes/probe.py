@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import sys
 import tempfile
 import time
@@ -119,7 +120,7 @@ def main(recipe_name, variants, description, out_name, defaults=(4000, 1000, 4),
         "machine": (f"{platform.machine()}, {os.cpu_count()} CPU cores, {'GPU, ' if gpu_available() else ''}"
                     f"float32 unless a variant sets training.mixed_precision, "
                     f"{keras.backend.backend()} backend, {'no XLA' if _jit() == 'false' else 'jit'}"),
-        "command": command or " ".join([f"python experiments/probes/{out_name}.py"] + sys.argv[1:]),
+        "command": command or shlex.join(["python", f"experiments/probes/{out_name}.py", *sys.argv[1:]]),
         "date": date.today().isoformat(),
     }
     from fer_keras.run.write import write_json
