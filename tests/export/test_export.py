@@ -144,7 +144,17 @@ def exported(trained, tmp_path_factory):
 # ------------------------------------------------------------------------------------ parity
 
 
-@pytest.mark.parametrize("label", [pytest.param(label, marks=needs_onnx) if label == "onnx" else label for label in ARTEFACTS])
+# The fast tier converts the SavedModel, ONNX and the float16 TFLite predict bundles; float32 TFLite
+# (float16 without the rounding) and int8 (calibrated on real faces) convert in the slow tier.
+SLOW_ARTEFACTS = ("tflite_float32", "tflite_int8")
+
+
+def _artefact(label):
+    marks = [needs_onnx] if label == "onnx" else [pytest.mark.slow] if label in SLOW_ARTEFACTS else []
+    return pytest.param(label, marks=marks)
+
+
+@pytest.mark.parametrize("label", [_artefact(label) for label in ARTEFACTS])
 def test_artefact_matches_the_keras_model_on_real_faces(label, faces, exported):
     from fer_keras.export import load_exported
 
@@ -177,16 +187,17 @@ def test_parity_checks_the_more_confident_half_by_the_median_lead():
     assert sharper["confident_samples"] == 2 and sharper["confident_min_lead"] > 0.3
 
 
-def test_the_bounds_catch_a_wrong_normalisation(faces, exported):
-    """Fed 0-255 pixels instead of [0, 1], every artefact misses its bounds."""
+@pytest.mark.parametrize("label", [_artefact(label) for label in ("tflite_float16", *SLOW_ARTEFACTS)])
+def test_the_bounds_catch_a_wrong_normalisation(label, faces, exported):
+    """Fed 0-255 pixels instead of [0, 1], an artefact misses its bounds."""
     from fer_keras.export import load_exported
 
     inputs, labels, reference = faces
-    for label in ("tflite_float32", "tflite_int8"):
-        probabilities = load_exported(exported(label)[0])(inputs * 255.0)
-        assert violations(BOUNDS[label], reference, probabilities, labels), label
+    probabilities = load_exported(exported(label)[0])(inputs * 255.0)
+    assert violations(BOUNDS[label], reference, probabilities, labels), label
 
 
+@pytest.mark.slow
 def test_int8_is_calibrated_on_training_images_and_keeps_the_class_scores_float(exported):
     require_real()  # the calibration images
     path, details = exported("tflite_int8")
