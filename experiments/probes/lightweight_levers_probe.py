@@ -5,8 +5,9 @@ moving average of the weights (optimizer.ema_momentum: validation, the kept epoc
 weights are the average's), both, or neither; and FERPlus's vote distributions as the Training
 rows' targets (data.options.ferplus_targets, fer_keras/recipes/amdcnn_plus_fer2013_ferplus.yaml:
 matched by pixels, drawn each epoch by pipeline.label_sampling) blended half with FER2013's label
-or alone. Selection stays on FER2013 PublicTest labels. A lever is taken into the long run when it
-beats the full recipe by more than the noise of the 1,500 scored faces (about 1.2 points of
+or alone; mixup (Zhang et al., ICLR 2018; alpha 0.4) and CutMix (Yun et al., ICCV 2019; alpha 1,
+half of each batch) with sampled labels (fer_keras.data.mixing). Selection stays on FER2013
+PublicTest labels. A lever is taken into the long run when it beats the full recipe by more than the noise of the 1,500 scored faces (about 1.2 points of
 accuracy, one standard error); if both pay alone, the combined variant says whether they add up.
 
     python experiments/probes/lightweight_levers_probe.py [--train-rows 5000] [--val-rows 1500] [--epochs 40]
@@ -27,6 +28,8 @@ from fer_keras.data.shared import shared_data
 
 ERASING = "pipeline.augmentation.erasing=0.5"
 EMA = "optimizer.ema_momentum=0.999"
+MIXUP = ["pipeline.augmentation.mix=mixup", "pipeline.augmentation.mix_alpha=0.4"]
+CUTMIX = ["pipeline.augmentation.mix=cutmix", "pipeline.augmentation.mix_probability=0.5"]
 FERPLUS = [f"data.options.ferplus_targets={shared_data('ferplus')}", "pipeline.label_sampling=true"]
 
 VARIANTS = {
@@ -36,8 +39,11 @@ VARIANTS = {
     "+ random erasing and EMA": [ERASING, EMA],
     "+ FERPlus targets, blend 0.5": FERPLUS + ["data.options.ferplus_targets_weight=0.5"],
     "+ FERPlus targets alone": FERPLUS + ["data.options.ferplus_targets_weight=1.0"],
+    "+ mixup alpha=0.4": MIXUP,
+    "+ CutMix p=0.5": CUTMIX,
 }
 
 if __name__ == "__main__":
-    main("amdcnn_plus", VARIANTS, "Levers for a better lightweight model (issue 36): random erasing and a weight EMA.",
+    main("amdcnn_plus", VARIANTS, "Levers for a better lightweight model (issue 36): random erasing, a weight EMA, "
+         "FERPlus's votes as targets, mixup and CutMix.",
          "lightweight_levers_probe", defaults=(5000, 1500, 40))

@@ -58,6 +58,12 @@ class Augmentation:
         0..255 per pixel and channel (the paper's "random" fill). Sides are rounded to whole pixels.
     erasing_area: (low, high) area fractions, 0 < low <= high < 1 (the paper's 0.02, 0.4).
     erasing_aspect: (low, high) aspects, 0 < low <= high (the paper's 0.3, 1 / 0.3).
+    mix: "mixup" (Zhang et al., ICLR 2018) or "cutmix" (Yun et al., ICCV 2019) of each training
+        batch with itself backwards, after every other step; None for neither
+        (fer_keras.data.mixing: each mixed image takes one of its two labels, drawn with the
+        mixing weight, so every loss keeps its integer labels).
+    mix_alpha: the mixing weight's Beta(alpha, alpha) parameter (the papers' 1.0: uniform).
+    mix_probability: the share of a batch's images that are mixed (the others keep lam = 1).
     """
 
     horizontal_flip: bool = True
@@ -70,6 +76,9 @@ class Augmentation:
     erasing: float = 0.0
     erasing_area: tuple = (0.02, 0.4)
     erasing_aspect: tuple = (0.3, 3.3)
+    mix: str = None
+    mix_alpha: float = 1.0
+    mix_probability: float = 1.0
 
     def __post_init__(self):
         for name in ("rotation", "scale", "perspective", "brightness", "grayscale"):
@@ -89,6 +98,13 @@ class Augmentation:
                 raise PipelineError(f"augmentation {name} must be [low, high] with 0 < low <= high {bound}".rstrip()
                                     + f", got {value!r}")
             object.__setattr__(self, name, tuple(float(v) for v in pair))
+        if self.mix not in (None, "mixup", "cutmix"):
+            raise PipelineError(f"augmentation mix must be 'mixup', 'cutmix' or null, got {self.mix!r}")
+        alpha, share = self.mix_alpha, self.mix_probability
+        if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not 0 < alpha < math.inf:
+            raise PipelineError(f"augmentation mix_alpha must be a number > 0, got {alpha!r}")
+        if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 <= share <= 1:
+            raise PipelineError(f"augmentation mix_probability must be a probability in [0, 1], got {share!r}")
 
     @classmethod
     def from_dict(cls, options):
@@ -106,6 +122,7 @@ STEPS = 10  # uniform draws per image: steps 0-7 geometric, 8 brightness, 9 gray
 ERASING = ("erase", "top", "left", "height", "width")
 ERASING_STEPS = 5  # drawn only when erasing is on (steps 10-14), so other recipes draw as before
 FILL_STEP = STEPS + ERASING_STEPS  # the TF path's seed index for the erased pixels' values
+MIX_STEP = FILL_STEP + 1  # the TF path's first seed index of mixup / cutmix (fer_keras.data.mixing)
 GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)  # tf.image.rgb_to_grayscale's
 
 

@@ -126,7 +126,9 @@ class BatchSource:
     twin (fer_keras.data.pydataset): `arrays`, {input name ("x" for a single input): uint8 (N, H, W,
     C) images, resized}, given to the model as a dict when `named`; per sample its int32 label, its
     float32 balanced weight (None: no weights) and, for label sampling, its label distribution's
-    cumulative sum (`label_cdf`; None: the labels as they are); `tencrop`: ten views a sample."""
+    cumulative sum (`label_cdf`; None: the labels as they are); `tencrop`: ten views a sample;
+    `mix_table`: the mixing weight's tabulated quantiles when training mixes batches
+    (fer_keras.data.mixing), else None."""
 
     arrays: dict
     named: bool
@@ -134,6 +136,7 @@ class BatchSource:
     weights: np.ndarray = None
     cdf: np.ndarray = None
     tencrop: bool = False
+    mix_table: np.ndarray = None
 
     def batch(self, views, labels, weights=None):
         """(x, y) or (x, y, w) as fit takes it: x from `views` ({input name: its images}), a
@@ -162,8 +165,14 @@ def batch_source(record, config, training, inputs=None):
 
         weights = sample_weights(record.labels).astype(np.float32)
     cdf = label_cdf(record) if training and config.label_sampling else None
+    mix_table = None
+    if training and config.augmentation is not None and config.augmentation.mix is not None:
+        from fer_keras.data.mixing import beta_quantiles, check_mixing
+
+        check_mixing(config.augmentation, named)
+        mix_table = beta_quantiles(config.augmentation.mix_alpha)
     return BatchSource(arrays, named, np.asarray(record.labels, np.int32), weights, cdf,
-                       not training and config.tta == "tencrop")
+                       not training and config.tta == "tencrop", mix_table)
 
 
 _LABELS = 0x1ABE1  # stream tag of the sampled labels
@@ -332,6 +341,8 @@ def make_dataset(record, config, training, inputs=None, shuffle=None, epochs=Non
         uniform = tf.cast(hashes, tf.float64) / 2.0**32
         return tf.argmax(tf.cast(uniform[:, None] < tf.gather(cdf, indices), tf.int32), axis=1, output_type=tf.int32)
 
+    mix_table = None if source.mix_table is None else tf.constant(source.mix_table, tf.float32)
+
     def load(indices, seed, epoch):
         views = {}
         for key, tensor in tensors.items():
@@ -341,8 +352,13 @@ def make_dataset(record, config, training, inputs=None, shuffle=None, epochs=Non
                 images = ten_crop(images, size)
             else:
                 images = augment_batch(images, size, config.augmentation, seed, training)
-            views[key] = _finish(images, config)
-        return source.batch(views, labels_of(indices, epoch), None if weights is None else tf.gather(weights, indices))
+            views[key] = images
+        y, w = labels_of(indices, epoch), None if weights is None else tf.gather(weights, indices)
+        if mix_table is not None:
+            from fer_keras.data.mixing import mix_batch_tf
+
+            views, y, w = mix_batch_tf(views, y, w, config.augmentation, mix_table, seed)
+        return source.batch({key: _finish(images, config) for key, images in views.items()}, y, w)
 
     dataset = _batch_indices(len(source.labels), config, training if shuffle is None else shuffle, epochs, initial_epoch)
     dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -33,6 +33,7 @@ import math
 import numpy as np
 
 from fer_keras.data.augment import GRAY_WEIGHTS, augment_batch_numpy
+from fer_keras.data.mixing import mix_batch_numpy
 from fer_keras.data.pipeline import (
     PipelineConfig, _batches_per_epoch, batch_source, finish_images, sample_labels, ten_crop_views,
 )
@@ -41,7 +42,7 @@ from fer_keras.quiet import import_keras_quietly
 
 keras = import_keras_quietly()
 
-_ORDER, _AUGMENT = 0x5EED0, 0x5EED1  # stream tags: the epoch's order, a batch's draws
+_ORDER, _AUGMENT, _MIX = 0x5EED0, 0x5EED1, 0x5EED2  # stream tags: the epoch's order, a batch's draws, its mixing
 
 
 def _key(value):
@@ -135,9 +136,13 @@ class RecordPyDataset(keras.utils.PyDataset):
             else:  # the same Generator seed per input: regions share the random draws
                 rng = batch_generator(self.config.seed, epoch, index) if self.training else None
                 images = augment_batch_numpy(images, out_size, self.config.augmentation, rng, self.training)
-            views[key] = finish_numpy(images, self.config)
+            views[key] = images
         y = source.labels[indices] if source.cdf is None else sample_labels(source.cdf, self.config.seed, epoch, indices)
-        batch = source.batch(views, y, None if source.weights is None else source.weights[indices])
+        w = None if source.weights is None else source.weights[indices]
+        if source.mix_table is not None:
+            rng = np.random.default_rng([_MIX, _key(self.config.seed), _key(epoch), _key(index)])
+            views, y, w = mix_batch_numpy(views, y, w, self.config.augmentation, source.mix_table, rng)
+        batch = source.batch({key: finish_numpy(images, self.config) for key, images in views.items()}, y, w)
         return batch if self.transform is None else self.transform(*batch)
 
     def epoch_batches(self, epoch=None):
