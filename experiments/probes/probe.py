@@ -109,7 +109,8 @@ def main(recipe_name, variants, description, out_name, defaults=(4000, 1000, 4),
             f"({-(-args.train_rows // batch_size) * args.epochs} steps of {batch_size}), "
             f"selected and scored on {args.val_rows} random PublicTest rows")
     earlier = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    if earlier.get("what") == what and earlier.get("seed") == args.seed:  # --only: keep the other variants
+    budget = what[len(description):]  # the recipe, rows and epochs: a reworded description keeps earlier variants
+    if earlier.get("what", "").endswith(budget) and earlier.get("seed") == args.seed:  # --only: keep the other variants
         results = {**{k: v for k, v in earlier["variants"].items() if k in variants}, **results}
         results = {name: results[name] for name in variants if name in results}
     result = {
