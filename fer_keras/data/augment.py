@@ -211,19 +211,26 @@ def erasing_parameters(xp, uniform, size, augmentation):
     }
 
 
-def erasing_mask(xp, params, size):
-    """(B, h, w, 1) bool: the pixels `erasing_parameters` erases (none where `erase` is false)."""
+def rectangle_mask(xp, top, left, bottom, right, size):
+    """(B, h, w, 1) bool: pixels in rows top..bottom - 1 and columns left..right - 1 of each image
+    ((B,) arrays of `xp`), for images of `size` (h, w)."""
     h, w = size
     rows = xp.reshape(xp.linspace(0.0, h - 1.0, h), [1, h, 1])
     cols = xp.reshape(xp.linspace(0.0, w - 1.0, w), [1, 1, w])
 
-    def per_image(name):
-        return xp.reshape(params[name], [-1, 1, 1])
+    def per_image(value):
+        return xp.reshape(value, [-1, 1, 1])
 
-    top, left = per_image("top"), per_image("left")
-    inside = ((rows >= top) & (rows < top + per_image("height")) & (cols >= left)
-              & (cols < left + per_image("width")) & per_image("erase"))
+    inside = (rows >= per_image(top)) & (rows < per_image(bottom)) & (cols >= per_image(left)) & (
+        cols < per_image(right))
     return inside[..., None]
+
+
+def erasing_mask(xp, params, size):
+    """(B, h, w, 1) bool: the pixels `erasing_parameters` erases (none where `erase` is false)."""
+    top, left = params["top"], params["left"]
+    inside = rectangle_mask(xp, top, left, top + params["height"], left + params["width"], size)
+    return inside & xp.reshape(params["erase"], [-1, 1, 1, 1])
 
 
 def compose_matrices(xp, params, in_size, out_size):

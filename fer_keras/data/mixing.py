@@ -24,6 +24,7 @@ alpha) is the inverse CDF, tabulated once (`beta_quantiles`) and interpolated, i
 
 import numpy as np
 
+from fer_keras.data.augment import rectangle_mask
 from fer_keras.errors import PipelineError
 
 MODES = (None, "mixup", "cutmix")
@@ -74,20 +75,6 @@ def mixing_parameters(xp, uniform, size, augmentation, table, gather):
     return {"lam": lam, "own_label": uniform(2) < lam, **params}
 
 
-def _box_mask(xp, params, size):
-    """(B, h, w, 1) bool: CutMix's pasted pixels."""
-    h, w = size
-    rows = xp.reshape(xp.linspace(0.0, h - 1.0, h), [1, h, 1])
-    cols = xp.reshape(xp.linspace(0.0, w - 1.0, w), [1, 1, w])
-
-    def per_image(name):
-        return xp.reshape(params[name], [-1, 1, 1])
-
-    inside = (rows >= per_image("top")) & (rows < per_image("bottom")) & (cols >= per_image("left")) & (
-        cols < per_image("right"))
-    return inside[..., None]
-
-
 def mix_images(xp, images, params, mode, reverse):
     """float32 (B, h, w, C) 0..255 images mixed with their partners (`reverse(images)`, the batch
     backwards) as `params` says."""
@@ -95,7 +82,9 @@ def mix_images(xp, images, params, mode, reverse):
         return images
     partners = reverse(images)
     if mode == "cutmix":
-        return xp.where(_box_mask(xp, params, tuple(images.shape[1:3])), partners, images)
+        box = rectangle_mask(xp, params["top"], params["left"], params["bottom"], params["right"],
+                             tuple(images.shape[1:3]))
+        return xp.where(box, partners, images)
     lam = params["lam"].astype(images.dtype) if xp is np else xp.cast(params["lam"], images.dtype)
     lam = xp.reshape(lam, [-1, 1, 1, 1])
     return lam * images + (1.0 - lam) * partners
