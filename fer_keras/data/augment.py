@@ -98,7 +98,7 @@ class Augmentation:
                 raise PipelineError(f"augmentation {name} must be [low, high] with 0 < low <= high {bound}".rstrip()
                                     + f", got {value!r}")
             object.__setattr__(self, name, tuple(float(v) for v in pair))
-        if self.mix not in (None, "mixup", "cutmix"):
+        if self.mix not in MIX_MODES:
             raise PipelineError(f"augmentation mix must be 'mixup', 'cutmix' or null, got {self.mix!r}")
         alpha, share = self.mix_alpha, self.mix_probability
         if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not 0 < alpha < math.inf:
@@ -117,6 +117,7 @@ class Augmentation:
         return asdict(self)
 
 
+MIX_MODES = (None, "mixup", "cutmix")  # fer_keras.data.mixing
 GEOMETRY = ("dy", "dx", "flip_x", "flip_y", "angle", "zoom", "tilt_x", "tilt_y")
 STEPS = 10  # uniform draws per image: steps 0-7 geometric, 8 brightness, 9 grayscale
 ERASING = ("erase", "top", "left", "height", "width")

@@ -27,7 +27,6 @@ import numpy as np
 from fer_keras.data.augment import rectangle_mask
 from fer_keras.errors import PipelineError
 
-MODES = (None, "mixup", "cutmix")
 MIX_STEPS = 5  # mix coin, lam, label coin, box centre y, box centre x
 TABLE = 1024  # intervals of the tabulated Beta inverse CDF
 
@@ -48,15 +47,14 @@ def _interpolate(xp, gather, table, u):
 
 
 def mixing_parameters(xp, uniform, size, augmentation, table, gather):
-    """{name: (B,) array} of a batch's mixing, from `uniform(k)`, k = 0..MIX_STEPS - 1 (draws in
-    [0, 1) per image); {} when `augmentation.mix` is off. `size`: the crops' (h, w); `table`:
+    """{name: (B,) array} of a batch's mixing (`augmentation.mix` on), from `uniform(k)`,
+    k = 0..MIX_STEPS - 1 (draws in [0, 1) per image). `size`: the crops' (h, w); `table`:
     `beta_quantiles(augmentation.mix_alpha)` as an `xp` array, `gather` xp's take.
 
     lam: the share of the image's own pixels (1 where the coin `augmentation.mix_probability`
     says no mixing); own_label: whether it keeps its label (probability lam); top, bottom, left,
-    right: CutMix's box in whole pixels (rows top..bottom - 1 come from the partner)."""
-    if augmentation is None or augmentation.mix is None:
-        return {}
+    right: CutMix's box in whole pixels (rows top..bottom - 1 come from the partner; empty where
+    the image is not mixed)."""
     mixed = uniform(0) < augmentation.mix_probability
     lam = _interpolate(xp, gather, table, uniform(1))
     params = {}
@@ -67,19 +65,15 @@ def mixing_parameters(xp, uniform, size, augmentation, table, gather):
         cy, cx = xp.floor(uniform(3) * h), xp.floor(uniform(4) * w)
         top, bottom = xp.maximum(cy - half_h, 0.0), xp.minimum(cy + half_h, h + 0.0)
         left, right = xp.maximum(cx - half_w, 0.0), xp.minimum(cx + half_w, w + 0.0)
-        empty = ~mixed
-        params = {"top": xp.where(empty, 0.0 * top, top), "bottom": xp.where(empty, 0.0 * top, bottom),
-                  "left": left, "right": right}
-        lam = 1.0 - (params["bottom"] - params["top"]) * (right - left) / (h * w)
-    lam = xp.where(mixed, lam, 1.0 + 0.0 * lam)
+        params = {"top": top, "bottom": xp.where(mixed, bottom, top), "left": left, "right": right}
+        lam = 1.0 - (params["bottom"] - top) * (right - left) / (h * w)
+    lam = xp.where(mixed, lam, xp.ones_like(lam))
     return {"lam": lam, "own_label": uniform(2) < lam, **params}
 
 
 def mix_images(xp, images, params, mode, reverse):
     """float32 (B, h, w, C) 0..255 images mixed with their partners (`reverse(images)`, the batch
     backwards) as `params` says."""
-    if not params:
-        return images
     partners = reverse(images)
     if mode == "cutmix":
         box = rectangle_mask(xp, params["top"], params["left"], params["bottom"], params["right"],
@@ -119,8 +113,6 @@ def mix_batch_tf(views, labels, weights, augmentation, table, seed):
     batch = tf.shape(first)[0]
     params = mixing_parameters(tf, lambda k: _uniform(seed, MIX_STEP + k, batch, 0.0, 1.0),
                                tuple(first.shape[1:3]), augmentation, table, tf.gather)
-    if not params:
-        return views, labels, weights
     views = {key: mix_images(tf, images, params, augmentation.mix, lambda x: tf.reverse(x, [0]))
              for key, images in views.items()}
     sources = label_sources(tf, params, batch)
@@ -133,8 +125,6 @@ def mix_batch_numpy(views, labels, weights, augmentation, table, rng):
     batch = len(first)
     draws = rng.random((MIX_STEPS, batch))
     params = mixing_parameters(np, lambda k: draws[k], tuple(first.shape[1:3]), augmentation, table, np.take)
-    if not params:
-        return views, labels, weights
     views = {key: mix_images(np, images, params, augmentation.mix, lambda x: x[::-1]).astype(np.float32)
              for key, images in views.items()}
     sources = label_sources(np, params, batch)

@@ -54,9 +54,10 @@ def epoch_order(n, seed, epoch):
     return np.random.default_rng([_ORDER, _key(seed), _key(epoch)]).permutation(n)
 
 
-def batch_generator(seed, epoch, index):
-    """The NumPy Generator for the augmentation draws of batch `index` of epoch `epoch`."""
-    return np.random.default_rng([_AUGMENT, _key(seed), _key(epoch), _key(index)])
+def batch_generator(seed, epoch, index, stream=_AUGMENT):
+    """The NumPy Generator for the draws of batch `index` of epoch `epoch`: its augmentation's, or
+    with `stream=_MIX` its mixup / CutMix's."""
+    return np.random.default_rng([stream, _key(seed), _key(epoch), _key(index)])
 
 
 def ten_crop_numpy(images, size):
@@ -140,7 +141,7 @@ class RecordPyDataset(keras.utils.PyDataset):
         y = source.labels[indices] if source.cdf is None else sample_labels(source.cdf, self.config.seed, epoch, indices)
         w = None if source.weights is None else source.weights[indices]
         if source.mix_table is not None:
-            rng = np.random.default_rng([_MIX, _key(self.config.seed), _key(epoch), _key(index)])
+            rng = batch_generator(self.config.seed, epoch, index, _MIX)
             views, y, w = mix_batch_numpy(views, y, w, self.config.augmentation, source.mix_table, rng)
         batch = source.batch({key: finish_numpy(images, self.config) for key, images in views.items()}, y, w)
         return batch if self.transform is None else self.transform(*batch)
