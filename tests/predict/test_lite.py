@@ -63,8 +63,11 @@ def test_every_bundled_model_ships_a_small_tflite_export_recorded_as_its_keras_p
                                   for name in BUNDLED])
 def test_litert_gives_the_keras_models_top_emotion_within_the_float16_tolerance(name, sample_faces, request):
     """On the bundled FER2013 sample's faces (the fast tier: predict's default model on the first
-    64; the slow tier: every bundled model on all 560), one view and ten-crop: the same top emotion
-    for every face, and probabilities within the float16 export's bounds (docs/export.md)."""
+    64; the slow tier: every bundled model on all 560), one view and ten-crop: probabilities within
+    the float16 export's bounds (docs/export.md), and the same top emotion for every face but close
+    calls (Keras' top probability leads the second by less than the 0.05 bound on |Δ probability|:
+    float16 rounding may flip those, and did for 2 of 560 ten-crop faces of amdcnn_ferplus on CI's
+    CPU, while this machine agreed on all 560)."""
     from fer_keras.export import parity
     from fer_keras.loading import load_pretrained_trained
     from fer_keras.predict import KerasClassifier
@@ -78,8 +81,11 @@ def test_litert_gives_the_keras_models_top_emotion_within_the_float16_tolerance(
         reference, probabilities = keras_path.predict(sample_faces, 64, tta), lite.predict(sample_faces, 32, tta)
         assert probabilities.shape == reference.shape == (len(sample_faces), len(lite.class_names))
         measured = parity(reference, probabilities)
-        assert measured["top1_agreement"] == 1.0, (tta, measured)
         assert measured["max_abs_diff"] < 0.05 and measured["mean_abs_diff"] < 0.002, (tta, measured)
+        ordered = np.sort(reference, axis=1)
+        flipped = reference.argmax(1) != probabilities.argmax(1)
+        leads = (ordered[:, -1] - ordered[:, -2])[flipped]
+        assert measured["top1_agreement"] >= 0.98 and (leads < 0.05).all(), (tta, measured, leads)
 
 
 @needs_litert
