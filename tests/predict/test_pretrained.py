@@ -79,22 +79,30 @@ def test_a_changed_file_or_unknown_name_is_refused_naming_it(store):
         pretrained.load_pretrained("toy")
 
 
-def test_publish_copies_the_run_and_bundles_weights_that_score_as_the_run(run, store, tmp_path):
+@pytest.mark.parametrize("tflite", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["keras", "with_litert_export"])
+def test_publish_copies_the_run_and_bundles_weights_that_score_as_the_run(tflite, run, store, tmp_path):
+    """publish.py copies the run's record and bundles its weights; the slow tier also builds and
+    checks predict's LiteRT export (a TFLite conversion: 10 s here; tests/export/ converts in the
+    fast tier)."""
     publish = _script("publish")
     run_dir, data = run
     out, saved = publish.publish(run_dir, "toy_run", results=tmp_path / "results")
     for name in ("metrics.json", "log.csv", "confusion_matrix.png", "curves.png", "config.yaml", "command.txt"):
         assert (out / name).is_file(), name
     assert (out / "command.txt").read_text().splitlines()[0] == saved["command"]
-    publish.bundle(run_dir, "toy_run", saved, out, max_drop=0.005)
+    publish.bundle(run_dir, "toy_run", saved, out, max_drop=0.005, tflite=tflite)
     report = json.loads((out / "pretrained.json").read_text())
     assert report["sha256"] == pretrained.sha256_of(store / "toy_run.weights.npz")
     assert abs(report["accuracy_float16"] - report["accuracy_float32"]) <= 0.005
     info = pretrained.pretrained_info("toy_run")
     assert info["trained_on"] == "folder train" and info["input_shape"] == [28, 28, 1]
-    lite = json.loads((store / "manifest.json").read_text())["toy_run"]["tflite"]  # predict's LiteRT export
-    assert lite["sha256"] == pretrained.sha256_of(store / "toy_run.tflite") and lite["inputs"] == {"image": [28, 28, 1]}
-    assert lite["class_names"] == info["class_names"] and lite["parity"]["none"]["top1_agreement"] >= 0.98
+    entry = json.loads((store / "manifest.json").read_text())["toy_run"]
+    if not tflite:
+        assert "tflite" not in entry and not (store / "toy_run.tflite").exists()
+    else:
+        lite = entry["tflite"]  # predict's LiteRT export
+        assert lite["sha256"] == pretrained.sha256_of(store / "toy_run.tflite") and lite["inputs"] == {"image": [28, 28, 1]}
+        assert lite["class_names"] == info["class_names"] and lite["parity"]["none"]["top1_agreement"] >= 0.98
     with pytest.raises(SystemExit, match="lacks metrics.json"):
         publish.publish(tmp_path, "empty", results=tmp_path / "results")
 
