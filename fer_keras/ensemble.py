@@ -87,7 +87,7 @@ def evaluate_ensemble(config, data=None, split=None, batch_size=None, skip_missi
     which must then be the same file for all. `skip_missing`: leave out run members whose
     directory holds no run (listed in the report) instead of failing.
     """
-    from fer_keras.evaluation import classification_metrics, evaluate_model
+    from fer_keras.evaluation import classification_metrics, evaluate_model, load_eval_record
     from fer_keras.loading import default_data, load_trained
 
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
@@ -100,34 +100,38 @@ def evaluate_ensemble(config, data=None, split=None, batch_size=None, skip_missi
     if not members:
         raise ArgumentError("config", problem="none of its members exists yet")
     split = split if split is not None else config.get("split")
-    reports, total, reference = [], None, None
+    # Every member's samples are read and compared before any member is evaluated: a member that
+    # sees other samples is refused at once, not after the members before it ran.
+    loaded, reference = [], None
     for member in members:
         trained = load_trained(run=member.get("run"), pretrained=member.get("pretrained"))
-        source = default_data(trained, config.get("dataset"), data)
-        log(f"ensemble: evaluating {member_name(member)} ({trained.name})")
-        result = evaluate_model(trained.model, trained.recipe, dataset=config.get("dataset"), data=source,
-                                split=split, tta=member.get("tta"), batch_size=batch_size)
-        record = result.record
+        record, description = chosen = load_eval_record(trained.recipe, config.get("dataset"),
+                                                        default_data(trained, config.get("dataset"), data), split)
         if reference is None:
-            reference = result
-        elif (record.class_names != reference.record.class_names or len(record) != len(reference.record)
-              or not np.array_equal(record.labels, reference.record.labels)):
-            raise ArgumentError(None, problem=f"ensemble member {member_name(member)}: evaluated {len(record)} samples of "
-                                f"{record.source} {result.split}, not the {len(reference.record)} samples of "
-                                f"{reference.record.source} {reference.split} the first member saw; give `data`")
+            reference = chosen
+        elif (record.class_names != reference[0].class_names or len(record) != len(reference[0])
+              or not np.array_equal(record.labels, reference[0].labels)):
+            raise ArgumentError(None, problem=f"ensemble member {member_name(member)}: evaluates {len(record)} samples of "
+                                f"{record.source} {description}, not the {len(reference[0])} samples of "
+                                f"{reference[0].source} {reference[1]} the first member sees; give `data`")
+        loaded.append((member, trained, chosen))
+    reports, total = [], None
+    for member, trained, chosen in loaded:
+        log(f"ensemble: evaluating {member_name(member)} ({trained.name})")
+        result = evaluate_model(trained.model, trained.recipe, tta=member.get("tta"), batch_size=batch_size, chosen=chosen)
         weight = float(member.get("weight", 1.0))
         total = weight * result.probabilities if total is None else total + weight * result.probabilities
         reports.append({"member": member_name(member), "model": trained.name, "tta": result.tta or "none",
                         "weight": weight, "accuracy": result.metrics["accuracy"],
                         "macro_f1": result.metrics["macro_f1"]})
     probabilities = total / sum(r["weight"] for r in reports)
-    record = reference.record
+    record = reference[0]
     metrics = classification_metrics(record.labels, probabilities, record.class_names)
     best = max(r["accuracy"] for r in reports)
     report = {**metrics, "combine": "weighted mean of member probabilities", "members": reports,
               "skipped_members": [member_name(m) for m in missing], "best_member_accuracy": best,
               "gain_over_best_member": metrics["accuracy"] - best, "dataset": record.name,
-              "data": str(record.source), "split": reference.split}
+              "data": str(record.source), "split": reference[1]}
     return EnsembleResult(report, probabilities, record)
 
 

@@ -246,16 +246,17 @@ class Evaluation:
     tta: str = None
 
 
-def evaluate_model(model, recipe, dataset=None, data=None, split=None, tta=None, batch_size=None):
+def evaluate_model(model, recipe, dataset=None, data=None, split=None, tta=None, batch_size=None, chosen=None):
     """`classification_metrics` of `model` on the split chosen by `load_eval_record`, through the
     evaluation pipeline of `recipe` (a Recipe or its dict; MrCAR: its region crops from cached
-    MTCNN landmarks). `tta`: "none", "tencrop" or None for the recipe's."""
+    MTCNN landmarks). `tta`: "none", "tencrop" or None for the recipe's. `chosen`: the
+    (record, description) `load_eval_record` already gave, instead of `dataset` / `data` / `split`."""
     from fer_keras.data.pipeline import images_problem
     from fer_keras.loading import num_outputs
 
     recipe = Recipe.of(recipe)
     tta = resolve_tta(tta, recipe.pipeline.tta)
-    record, description = load_eval_record(recipe, dataset, data, split)
+    record, description = chosen if chosen is not None else load_eval_record(recipe, dataset, data, split)
     k = num_outputs(model)
     if len(record.class_names) != k:
         raise ArgumentError("dataset", record.name, f"has {len(record.class_names)} classes ({', '.join(record.class_names)}) "

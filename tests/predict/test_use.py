@@ -158,11 +158,12 @@ def test_ensemble_config_errors_name_the_file_and_member(tmp_path, capsys, membe
 
 def test_ensemble_members_must_see_the_same_samples(run, tmp_path, capsys):
     """The tiny run (its folder data) and the bundled AMDCNN (the bundled FER2013 sample) evaluate
-    different samples: an error, not a mean of unrelated rows."""
+    different samples: an error, not a mean of unrelated rows, given before any member is evaluated."""
     run_dir, _ = run
     config = write_ensemble(tmp_path / "ensemble.yaml", [{"run": str(run_dir)}, {"pretrained": "amdcnn_fer2013"}])
     code, out, err = run_cli(capsys, "ensemble", config)
     assert code == 2 and "pretrained amdcnn_fer2013" in err and "give --data" in err and out == "", err
+    assert "ensemble: evaluating" not in err, err
 
 
 # ------------------------------------------------------------------------------------ predict
