@@ -102,18 +102,18 @@ def evaluate_ensemble(config, data=None, split=None, batch_size=None, skip_missi
     split = split if split is not None else config.get("split")
     # Every member's samples are read and compared before any member is evaluated: a member that
     # sees other samples is refused at once, not after the members before it ran.
-    loaded, reference = [], None
+    loaded, reference, reference_split = [], None, None
     for member in members:
         trained = load_trained(run=member.get("run"), pretrained=member.get("pretrained"))
         record, description = chosen = load_eval_record(trained.recipe, config.get("dataset"),
                                                         default_data(trained, config.get("dataset"), data), split)
         if reference is None:
-            reference = chosen
-        elif (record.class_names != reference[0].class_names or len(record) != len(reference[0])
-              or not np.array_equal(record.labels, reference[0].labels)):
+            reference, reference_split = chosen
+        elif (record.class_names != reference.class_names or len(record) != len(reference)
+              or not np.array_equal(record.labels, reference.labels)):
             raise ArgumentError(None, problem=f"ensemble member {member_name(member)}: evaluates {len(record)} samples of "
-                                f"{record.source} {description}, not the {len(reference[0])} samples of "
-                                f"{reference[0].source} {reference[1]} the first member sees; give `data`")
+                                f"{record.source} {description}, not the {len(reference)} samples of "
+                                f"{reference.source} {reference_split} the first member sees; give `data`")
         loaded.append((member, trained, chosen))
     reports, total = [], None
     for member, trained, chosen in loaded:
@@ -125,13 +125,13 @@ def evaluate_ensemble(config, data=None, split=None, batch_size=None, skip_missi
                         "weight": weight, "accuracy": result.metrics["accuracy"],
                         "macro_f1": result.metrics["macro_f1"]})
     probabilities = total / sum(r["weight"] for r in reports)
-    record = reference[0]
+    record = reference
     metrics = classification_metrics(record.labels, probabilities, record.class_names)
     best = max(r["accuracy"] for r in reports)
     report = {**metrics, "combine": "weighted mean of member probabilities", "members": reports,
               "skipped_members": [member_name(m) for m in missing], "best_member_accuracy": best,
               "gain_over_best_member": metrics["accuracy"] - best, "dataset": record.name,
-              "data": str(record.source), "split": reference[1]}
+              "data": str(record.source), "split": reference_split}
     return EnsembleResult(report, probabilities, record)
 
 

@@ -181,6 +181,7 @@ def test_parity_checks_the_more_confident_half_by_the_median_lead():
     flipped = np.array([[0.8, 0.1, 0.1], [0.4, 0.5, 0.1], [0.1, 0.8, 0.1], [0.3, 0.4, 0.3]])
     measured = parity(reference, flipped)
     assert measured["top1_agreement"] == 0.5 and measured["confident_top1_agreement"] == 1.0
+    assert measured["flipped_max_lead"] == pytest.approx(0.1) and parity(reference, reference)["flipped_max_lead"] == 0.0
     assert measured["confident_samples"] == 2 and measured["confident_min_lead"] == 0.3
     np.testing.assert_allclose([measured["max_abs_diff"], measured["mean_abs_diff"]], [0.1, 0.37 / 6])
     sharper = parity(reference ** 4 / (reference ** 4).sum(1, keepdims=True), flipped)  # same calls, larger leads
