@@ -38,7 +38,7 @@ from fer_keras.run.folder import (
     BACKUP_DIR, BEST_WEIGHTS_FILE, CONFIG_FILE, LOG_FILE, METRICS_FILE, MONITOR, best_so_far, check_new_run_folder,
     completed_epochs, read_metrics, read_run_config, record_resume, trim_log,
 )
-from fer_keras.run.lock import hold_run
+from fer_keras.run.lock import LOCK_FILE, hold_run
 from fer_keras.run.record import accept_recipe, invoked_command, write_new_run
 from fer_keras.run.space import check_free_space, state_bytes, stop_on_full_disk, temporaries
 from fer_keras.run.write import write_atomically, write_json
@@ -130,15 +130,34 @@ def train(recipe, data=None, out="runs/run", resume=False, verbose="auto", comma
     for the run is a DiskFullError, before training or when a write fails (the run then stops with
     its last complete backup whole, and resumes once there is room)."""
     run = Path(out)
+    made = []  # the folders this call makes: a start that fails before the run exists removes them
     if resume:
         read_run_config(run, "out")
     else:
         recipe = Recipe.of(recipe)  # a dict made or changed in Python is checked as a loaded recipe is
         check_new_run_folder(run)
+        made = [folder for folder in (run, *run.parents) if not folder.exists()]
         run.mkdir(parents=True, exist_ok=True)
     with hold_run(run, "out"), stop_on_full_disk(run) as writes:
-        return _train_in(run, recipe, data, resume, verbose, command, callbacks, time_limit_minutes,
-                         allow_recipe_change, writes)
+        try:
+            return _train_in(run, recipe, data, resume, verbose, command, callbacks, time_limit_minutes,
+                             allow_recipe_change, writes)
+        except BaseException:
+            _remove_failed_start(made)
+            raise
+
+
+def _remove_failed_start(made):
+    """Remove the folders a new run's `train` made (`made`: the run folder first, then the parents
+    it made) when its start failed before the run existed: the run folder only while it holds
+    nothing but its lock (removed while held, so no other process can have written there), a
+    parent only while empty. A folder the user had, or one holding anything else, stays."""
+    if not made or sorted(p.name for p in made[0].iterdir()) != [LOCK_FILE]:
+        return
+    with contextlib.suppress(OSError):
+        (made[0] / LOCK_FILE).unlink()
+        for folder in made:
+            folder.rmdir()  # OSError (not empty) ends the climb
 
 
 def _train_in(run, recipe, data, resume, verbose, command, callbacks, time_limit_minutes, allow_recipe_change, writes):
@@ -191,7 +210,8 @@ def _train_in(run, recipe, data, resume, verbose, command, callbacks, time_limit
     val_data = make_batches(val_record, val_config, False, inputs.get("validation"), transform=to_fit)
 
     # The run exists from here on: only a recipe whose model compiled and whose pipeline was built
-    # is written (a failed start leaves no config.yaml, so the same `out` can be used again).
+    # is written (a failed start leaves no config.yaml, so the same `out` can be used again, and
+    # `train` removes the folders it made for it).
     if resume:
         record_resume(run, command or invoked_command())
     else:

@@ -215,6 +215,32 @@ def test_a_disk_too_small_for_the_run_is_refused_before_training_naming_the_fold
     assert not (run / "config.yaml").exists()  # no run: the same --out can be used once there is room
 
 
+
+def test_a_failed_start_removes_the_folders_it_made_and_keeps_the_users(tmp_path, capsys, rng):
+    """A wrong --data: before, the new run folder stayed behind holding only its .run.lock."""
+    from fer_keras.run.lock import LOCK_FILE
+
+    missing = tmp_path / "no_such_data"
+    run = tmp_path / "runs" / "deep" / "run"
+    code, err = run_cli(capsys, "train", "amdcnn", *SMALL_SETS, "--data", missing, "--out", run, "--epochs", "1")
+    assert code == 2
+    one_line(err, str(missing))
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # run, deep and runs were made by the start: gone
+
+    mine = tmp_path / "mine"  # a folder the user made, empty or holding a file of theirs, stays as it was
+    mine.mkdir()
+    (tmp_path / "theirs").mkdir()
+    (tmp_path / "theirs" / "notes.txt").write_text("mine")
+    for folder, before in ((mine, []), (tmp_path / "theirs", ["notes.txt"])):
+        code, err = run_cli(capsys, "train", "amdcnn", *SMALL_SETS, "--data", missing, "--out", folder, "--epochs", "1")
+        assert code == 2
+        assert sorted(p.name for p in folder.iterdir()) == sorted(before + [LOCK_FILE])
+
+    write_learnable_folders(tmp_path / "data", {"train": 4, "val": 2}, rng)  # the same --out then works
+    code, err = run_cli(capsys, "train", "amdcnn", *SMALL_SETS, "--data", tmp_path / "data", "--out", run, "--epochs", "1")
+    assert code == 0, err
+    assert (run / "config.yaml").is_file()
+
 def test_a_full_disk_when_the_run_writes_is_one_line_exit_2_keeping_its_checkpoint(tmp_path, capsys, monkeypatch, rng):
     """Through `fer-keras train --resume`: a run whose epochs are done saves last.keras, and the
     disk is full (the writer raises ENOSPC after writing part of the file). Before: an h5py
