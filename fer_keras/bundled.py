@@ -34,7 +34,6 @@ import contextlib
 import hashlib
 import importlib.util
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -93,43 +92,21 @@ def manifest_entry(name, argument="pretrained", store=None):
 # ------------------------------------------------------------------ the evaluation pipeline in NumPy
 
 
-def _standardize(images):
-    """Each image to zero mean, unit variance (`fer_keras.data.pydataset.standardize_numpy`)."""
-    axes = tuple(range(1, images.ndim))
-    mean = images.mean(axis=axes, keepdims=True, dtype=np.float64)
-    std = images.std(axis=axes, keepdims=True, dtype=np.float64)
-    floor = 1.0 / math.sqrt(np.prod(images.shape[1:]))
-    return ((images - mean) / np.maximum(std, floor)).astype(np.float32)
-
-
 def evaluation_views(images, config, tta=None):
     """The float32 model inputs of uint8 (N, H, W, C) `images` under `config` (a PipelineConfig
     for evaluation): what the Keras path's PyDataset delivers (`fer_keras.data.pydataset`): the
     resize, the centre crop (or, with tta="tencrop", ten views an image, image-major) to the input
     size, the channel conversion and the normalisation."""
-    from fer_keras.data.augment import GRAY_WEIGHTS, augment_batch_numpy
-    from fer_keras.data.pipeline import finish_images, images_problem, ten_crop_views
-    from fer_keras.errors import PipelineError
+    from fer_keras.data.augment import augment_batch_numpy
+    from fer_keras.data.pipeline import finish_numpy, prepare_images, ten_crop_numpy
 
-    problem = images_problem(images, config)
-    if problem is not None:
-        raise PipelineError(f"pipeline: {problem}")
-    images = np.asarray(images)
-    if config.resize is not None and images.shape[1:3] != config.resize:
-        import cv2
-
-        height, width = config.resize
-        images = np.stack([cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA) for image in images])
-        images = images.reshape(len(images), height, width, -1)
+    images = prepare_images(images, config)
     size = config.input_size or images.shape[1:3]
     if tta == "tencrop":
-        views = ten_crop_views(images, size, lambda crop: crop[:, :, ::-1, :])
-        views = np.stack(views, axis=1).reshape(-1, *size, images.shape[-1]).astype(np.float32)
+        views = ten_crop_numpy(images, size)
     else:
         views = augment_batch_numpy(images, size, None, None, False)
-    gray = np.asarray(GRAY_WEIGHTS, np.float32)
-    return finish_images(views, config, lambda x: np.repeat(x, 3, axis=-1), lambda x: (x @ gray)[..., None],
-                         _standardize, np.float32)
+    return finish_numpy(views, config)
 
 
 # ------------------------------------------------------------------------------ the classifier

@@ -24,11 +24,12 @@ the pipeline of the Keras backend. A setting or an input that cannot make batche
 PipelineError naming it.
 """
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from fer_keras.data.augment import Augmentation, augment_batch, from_options
+from fer_keras.data.augment import GRAY_WEIGHTS, Augmentation, augment_batch, from_options
 from fer_keras.errors import PipelineError
 
 NORMALIZATIONS = ("unit", "centered", "standard", "none")
@@ -105,7 +106,7 @@ def images_problem(images, config):
     return None
 
 
-def _prepare(images, config):
+def prepare_images(images, config):
     """Resize once (OpenCV), after checking the crop fits; uint8 (N, H, W, C)."""
     problem = images_problem(images, config)
     if problem is not None:
@@ -152,7 +153,7 @@ def batch_source(record, config, training, inputs=None):
     evaluation takes ten views when config.tta == "tencrop"."""
     arrays = inputs if inputs is not None else record.images
     named = isinstance(arrays, dict)
-    arrays = {key: _prepare(value, config) for key, value in (arrays.items() if named else [("x", arrays)])}
+    arrays = {key: prepare_images(value, config) for key, value in (arrays.items() if named else [("x", arrays)])}
     n = len(record.labels)
     if n == 0:
         raise PipelineError(f"pipeline: {record.name} ({record.split or 'all'}): no samples to make batches of")
@@ -282,6 +283,33 @@ def _finish(images, config):
 
     return finish_images(images, config, lambda x: tf.repeat(x, 3, axis=-1), tf.image.rgb_to_grayscale,
                          tf.image.per_image_standardization)
+
+
+# The NumPy twins of ten_crop and _finish (no TensorFlow or Keras): the PyDataset pipeline and the
+# LiteRT classifier (fer_keras.bundled) make their views with them.
+
+
+def ten_crop_numpy(images, size):
+    """(B, H, W, C) -> float32 (B * 10, h, w, C): the four corner crops and the centre crop of each
+    image, then the same five mirrored (`ten_crop`'s NumPy twin)."""
+    images = np.asarray(images)
+    views = ten_crop_views(images, size, lambda crop: crop[:, :, ::-1, :])
+    return np.stack(views, axis=1).reshape(-1, *size, images.shape[-1]).astype(np.float32)
+
+
+def standardize_numpy(images):
+    """Each image to zero mean, unit variance (tf.image.per_image_standardization's NumPy twin)."""
+    axes = tuple(range(1, images.ndim))
+    mean = images.mean(axis=axes, keepdims=True, dtype=np.float64)
+    std = images.std(axis=axes, keepdims=True, dtype=np.float64)
+    floor = 1.0 / math.sqrt(np.prod(images.shape[1:]))
+    return ((images - mean) / np.maximum(std, floor)).astype(np.float32)
+
+
+def finish_numpy(images, config):
+    """Channel conversion and normalisation of float32 0..255 images (`_finish`'s NumPy twin)."""
+    return finish_images(images, config, lambda x: np.repeat(x, 3, axis=-1),
+                         lambda x: (x @ np.asarray(GRAY_WEIGHTS, np.float32))[..., None], standardize_numpy, np.float32)
 
 
 def _batch_indices(n, config, shuffle, epochs, initial_epoch):

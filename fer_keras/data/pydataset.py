@@ -28,14 +28,13 @@ threads and forked worker processes included). Call fit with shuffle=False (the 
 dataset's own) and without steps_per_epoch (len() is one epoch).
 """
 
-import math
 
 import numpy as np
 
-from fer_keras.data.augment import GRAY_WEIGHTS, augment_batch_numpy
+from fer_keras.data.augment import augment_batch_numpy
 from fer_keras.data.mixing import mix_batch_numpy
 from fer_keras.data.pipeline import (
-    PipelineConfig, _batches_per_epoch, batch_source, finish_images, sample_labels, ten_crop_views,
+    PipelineConfig, _batches_per_epoch, batch_source, finish_numpy, sample_labels, ten_crop_numpy,
 )
 from fer_keras.errors import PipelineError
 from fer_keras.quiet import import_keras_quietly
@@ -58,29 +57,6 @@ def batch_generator(seed, epoch, index, stream=_AUGMENT):
     """The NumPy Generator for the draws of batch `index` of epoch `epoch`: its augmentation's, or
     with `stream=_MIX` its mixup / CutMix's."""
     return np.random.default_rng([stream, _key(seed), _key(epoch), _key(index)])
-
-
-def ten_crop_numpy(images, size):
-    """(B, H, W, C) -> float32 (B * 10, h, w, C): the four corner crops and the centre crop of each
-    image, then the same five mirrored (the NumPy twin of pipeline.ten_crop)."""
-    images = np.asarray(images)
-    views = ten_crop_views(images, size, lambda crop: crop[:, :, ::-1, :])
-    return np.stack(views, axis=1).reshape(-1, *size, images.shape[-1]).astype(np.float32)
-
-
-def standardize_numpy(images):
-    """Each image to zero mean, unit variance (tf.image.per_image_standardization's NumPy twin)."""
-    axes = tuple(range(1, images.ndim))
-    mean = images.mean(axis=axes, keepdims=True, dtype=np.float64)
-    std = images.std(axis=axes, keepdims=True, dtype=np.float64)
-    floor = 1.0 / math.sqrt(np.prod(images.shape[1:]))
-    return ((images - mean) / np.maximum(std, floor)).astype(np.float32)
-
-
-def finish_numpy(images, config):
-    """Channel conversion and normalisation of float32 0..255 images (`pipeline.finish_images` in NumPy)."""
-    return finish_images(images, config, lambda x: np.repeat(x, 3, axis=-1),
-                         lambda x: (x @ np.asarray(GRAY_WEIGHTS, np.float32))[..., None], standardize_numpy, np.float32)
 
 
 class RecordPyDataset(keras.utils.PyDataset):
