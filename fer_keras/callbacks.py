@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from fer_keras.errors import NonFiniteLossError
+from fer_keras.errors import ArgumentError, NonFiniteLossError
 from fer_keras.run.folder import BACKUP_DIR, MONITOR, completed_epochs, read_log
 from fer_keras.run.write import link_or_copy, write_atomically
 
@@ -156,6 +156,38 @@ def backup_and_restore(folder, learning_rate=None):
     return AtomicBackupAndRestore(str(folder), double_checkpoint=True, delete_checkpoint=False)
 
 
+def check_backup_optimizer(folder, model, run, change=None):
+    """Refuse a resume whose optimizer cannot take the backup's state: Keras restores an
+    optimizer's variables only when the backup holds as many as it has, and otherwise skips them
+    with a warning, so Adam's moments, the step count (and a schedule keyed to it) would silently
+    start again, and a weight average (optimizer.ema_momentum) switched on mid-run would swap its
+    empty slots into the model. `folder`: the run's backup folder; `model`: the training model,
+    compiled; `run`: the run folder (named in the error); `change`: the recipe change being allowed
+    (fer_keras.run.record.check_recipe), whose optimizer keys the error names. An ArgumentError
+    naming `out`, before anything is written; nothing to check without a backup."""
+    import h5py
+
+    weights = Path(folder) / "latest.weights.h5"
+    if not weights.is_file():
+        return
+    try:
+        with h5py.File(weights, "r") as saved:
+            held = len(saved["optimizer/vars"]) if "optimizer/vars" in saved else 0
+    except OSError:  # unreadable: BackupAndRestore falls back to the previous backup and reports
+        return
+    optimizer = model.optimizer
+    optimizer.build(model.trainable_variables)  # what fit would build first (a built optimizer keeps its state)
+    if held == len(optimizer.variables):
+        return
+    keys = [c["key"] for c in (change or {}).get("changes") or [] if isinstance(c, dict) and c["key"].startswith("optimizer.")]
+    why = (f"the recipe change ({', '.join(keys)}) gives the optimizer {len(optimizer.variables)} variables where the "
+           f"backup holds {held}" if keys else
+           f"its backup holds the state of an optimizer with {held} variables and this recipe's has {len(optimizer.variables)}")
+    raise ArgumentError("out", run, f"cannot continue: {why}, so Keras would drop the optimizer's state (its moments "
+                        "and step count; a weight average switched on or off mid-run would corrupt the weights). "
+                        "Restore the optimizer settings in config.yaml, or start a new run")
+
+
 def swap_ema_weights(resumed=False):
     """(swap, keep): Keras's SwapEMAWeights(swap_on_epoch=True) for an optimizer with use_ema (the
     recipe's optimizer.ema_momentum), and the callback that goes last of all.
@@ -188,5 +220,5 @@ def swap_ema_weights(resumed=False):
     return swap, KeepEMAWeightsOnStop()
 
 
-__all__ = ["backup_and_restore", "collapse_monitor", "early_stopping", "keep_best_weights", "stop_at_time_limit",
+__all__ = ["backup_and_restore", "check_backup_optimizer", "collapse_monitor", "early_stopping", "keep_best_weights", "stop_at_time_limit",
            "stop_on_non_finite_loss", "swap_ema_weights"]

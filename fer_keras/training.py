@@ -39,7 +39,7 @@ from fer_keras.run.folder import (
     completed_epochs, read_metrics, read_run_config, record_resume, trim_log,
 )
 from fer_keras.run.lock import LOCK_FILE, hold_run
-from fer_keras.run.record import accept_recipe, invoked_command, write_new_run
+from fer_keras.run.record import check_recipe, invoked_command, record_recipe_change, write_new_run
 from fer_keras.run.space import check_free_space, state_bytes, stop_on_full_disk, temporaries
 from fer_keras.run.write import write_atomically, write_json
 from fer_keras.torch_defaults import set_bn_momentum, set_initialization
@@ -173,7 +173,7 @@ def _train_in(run, recipe, data, resume, verbose, command, callbacks, time_limit
         stale.unlink(missing_ok=True)
     if resume:
         saved = read_run_config(run, "out")
-        accept_recipe(run, saved, allow_recipe_change, completed_epochs(run), command or invoked_command())
+        change = check_recipe(run, saved, allow_recipe_change, completed_epochs(run), command or invoked_command())
         recipe, data = Recipe.from_dict(saved["recipe"], source=str(run / CONFIG_FILE)), saved.get("data")
     else:
         check_new_run_folder(run)
@@ -192,6 +192,10 @@ def _train_in(run, recipe, data, resume, verbose, command, callbacks, time_limit
     warmup_epochs = recipe.loss.warmup_epochs
     with strategy.scope() if strategy else contextlib.nullcontext():
         model, training = build_training(recipe, len(train_record.class_names), steps)
+        if resume:  # refused before config.yaml records an allowed recipe change
+            run_callbacks.check_backup_optimizer(run / BACKUP_DIR, training.model, run, change)
+    if resume and change is not None:
+        record_recipe_change(run, saved, change)
     writes.checkpoint_bytes = state_bytes(training.model)
     check_free_space(run, writes.checkpoint_bytes, resume)
     epochs, initial_epoch = settings.epochs, completed_epochs(run) if resume else 0

@@ -4,11 +4,11 @@ was allowed to make.
 A new run writes config.yaml (`write_new_run`): the resolved recipe, `recipe_sha256` (its
 fingerprint: SHA-256 of its canonical JSON, `recipe_fingerprint`), the data, protocol, command and
 backend; and a hidden copy of the recipe, .recipe.json (`RECIPE_COPY`), from which the keys a later
-edit changed can be listed. `accept_recipe` is what a resume asks: is config.yaml's recipe still
+edit changed can be listed. `check_recipe` is what a resume asks: is config.yaml's recipe still
 the one fingerprinted? An edited one is refused (ArgumentError listing the changed keys, dotted,
-old -> new) unless the change is allowed; then it is appended to config.yaml's `recipe_changes`
-(the keys, the epochs done before it, the command) and the fingerprint and copy become the new
-recipe's. training.time_limit_minutes is no part of the fingerprint: it is the session's. Runs
+old -> new) unless the change is allowed; then `record_recipe_change` appends it to config.yaml's
+`recipe_changes` (the keys, the epochs done before it, the command) and the fingerprint and copy
+become the new recipe's. training.time_limit_minutes is no part of the fingerprint: it is the session's. Runs
 written before fingerprints have none: their recipe is unknown, and they resume as before.
 The command config.yaml records is the one that started the process (`invoked_command`).
 """
@@ -105,12 +105,13 @@ def write_new_run(run, recipe, data, protocol, command, backend):
     return recipe
 
 
-def accept_recipe(run, saved, allow_change, epochs_done, command):
+def check_recipe(run, saved, allow_change, epochs_done, command):
     """Check, before a resume, that `saved` (the run's config.yaml) still holds the recipe it
     fingerprinted. An edited recipe raises an ArgumentError naming `out` and the changed keys,
     unless `allow_change`: then the recipe is checked (fer_keras.recipes.validate) and the change,
-    after `epochs_done` epochs, by `command`, is recorded in config.yaml. No fingerprint (a run
-    made before them): nothing to compare, nothing refused. Returns the recorded change or None."""
+    after `epochs_done` epochs, by `command`, is returned for `record_recipe_change` (nothing is
+    written here, so a resume refused later leaves config.yaml as it was). No fingerprint (a run
+    made before them): nothing to compare, nothing refused. Returns the change or None."""
     run = Path(run)
     recorded = saved.get("recipe_sha256")
     if recorded is None:
@@ -129,10 +130,20 @@ def accept_recipe(run, saved, allow_change, epochs_done, command):
     from fer_keras.recipes import validate
 
     validate(saved["recipe"], source=str(run / CONFIG_FILE))
-    print(f"fer-keras: continuing {run} after epoch {epochs_done} with a changed recipe: {listed}", file=sys.stderr)
-    change = {"after_epoch": epochs_done,
-              "changes": changes if changes is not None else "unknown (no copy of the earlier recipe)",
-              "command": command}
+    return {"after_epoch": epochs_done,
+            "changes": changes if changes is not None else "unknown (no copy of the earlier recipe)",
+            "command": command, "listed": listed}
+
+
+def record_recipe_change(run, saved, change):
+    """Record an allowed `change` (from `check_recipe`) in config.yaml, and make the fingerprint
+    and the recipe copy the changed recipe's."""
+    run = Path(run)
+    change = dict(change)
+    listed = change.pop("listed")
+    print(f"fer-keras: continuing {run} after epoch {change['after_epoch']} with a changed recipe: {listed}",
+          file=sys.stderr)
+    current = recipe_fingerprint(saved["recipe"])
     saved["recipe_changes"] = list(saved.get("recipe_changes") or []) + [change]
     saved["recipe_sha256"] = current
     write_run_config(run, saved)
@@ -140,5 +151,5 @@ def accept_recipe(run, saved, allow_change, epochs_done, command):
     return change
 
 
-__all__ = ["RECIPE_COPY", "accept_recipe", "invoked_command", "recipe_changes", "recipe_fingerprint", "write_new_run",
-           "write_run_config"]
+__all__ = ["RECIPE_COPY", "check_recipe", "invoked_command", "record_recipe_change", "recipe_changes", "recipe_fingerprint",
+           "write_new_run", "write_run_config"]

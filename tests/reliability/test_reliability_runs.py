@@ -216,7 +216,7 @@ def test_a_disk_too_small_for_the_run_is_refused_before_training_naming_the_fold
 
 
 
-def test_a_failed_start_removes_the_folders_it_made_and_keeps_the_users(tmp_path, capsys, rng):
+def test_a_failed_start_removes_the_folders_it_made_and_keeps_the_users(tmp_path, capsys):
     """A wrong --data: before, the new run folder stayed behind holding only its .run.lock."""
     from fer_keras.run.lock import LOCK_FILE
 
@@ -236,10 +236,6 @@ def test_a_failed_start_removes_the_folders_it_made_and_keeps_the_users(tmp_path
         assert code == 2
         assert sorted(p.name for p in folder.iterdir()) == sorted(before + [LOCK_FILE])
 
-    write_learnable_folders(tmp_path / "data", {"train": 4, "val": 2}, rng)  # the same --out then works
-    code, err = run_cli(capsys, "train", "amdcnn", *SMALL_SETS, "--data", tmp_path / "data", "--out", run, "--epochs", "1")
-    assert code == 0, err
-    assert (run / "config.yaml").is_file()
 
 def test_a_full_disk_when_the_run_writes_is_one_line_exit_2_keeping_its_checkpoint(tmp_path, capsys, monkeypatch, rng):
     """Through `fer-keras train --resume`: a run whose epochs are done saves last.keras, and the
@@ -356,13 +352,26 @@ def test_resume_refuses_a_recipe_edited_in_config_yaml_listing_the_changed_keys(
     assert "recipe_changes" not in (run / "config.yaml").read_text()
 
 
-def test_allow_recipe_change_records_the_change_and_its_epoch_and_takes_the_new_fingerprint(tmp_path, stop_at_data):
+def test_allow_recipe_change_records_the_change_and_its_epoch_and_takes_the_new_fingerprint(
+        tmp_path, stop_at_data, monkeypatch, rng):
+    import fer_keras.training
+    from fer_keras.data.splits import load_splits
     from fer_keras.run.record import recipe_fingerprint
     from fer_keras.training import train
 
     run = made_run(tmp_path / "run", epochs_done=2)
     edited = edit_recipe(run, optimizer__learning_rate=0.5, training__epochs=9)
-    with pytest.raises(ReadData):  # accepted: training goes on to read its data
+    with pytest.raises(ReadData):  # accepted, but recorded only once the model and its optimizer are built
+        train(None, out=run, resume=True, allow_recipe_change=True, command="fer-keras train --resume run --allow-recipe-change")
+    assert "recipe_changes" not in (run / "config.yaml").read_text()
+
+    def space(*args):
+        raise ReadData("checked the free space: the run is about to train")
+
+    write_learnable_folders(tmp_path / "data", {"train": 4, "val": 2}, rng)
+    monkeypatch.setattr(fer_keras.training, "load_splits", load_splits)
+    monkeypatch.setattr(fer_keras.training, "check_free_space", space)
+    with pytest.raises(ReadData):
         train(None, out=run, resume=True, allow_recipe_change=True, command="fer-keras train --resume run --allow-recipe-change")
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved["recipe_changes"] == [{
@@ -373,6 +382,61 @@ def test_allow_recipe_change_records_the_change_and_its_epoch_and_takes_the_new_
     assert saved["recipe_sha256"] == recipe_fingerprint(edited["recipe"])
     with pytest.raises(ReadData):  # the accepted recipe is the run's now
         train(None, out=run, resume=True)
+
+
+def test_a_backup_of_another_optimizer_state_is_refused_naming_the_changed_keys(tmp_path):
+    """The check behind the next test, on a tiny model: a backup holds Adam's state; the same Adam
+    passes, Adam with a weight average (more variables) is refused, naming the recipe's key."""
+    import keras
+
+    from fer_keras.callbacks import check_backup_optimizer
+    from fer_keras.errors import ArgumentError
+
+    def model(**adam):
+        m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        m.compile(optimizer=keras.optimizers.Adam(**adam), loss="mse")
+        return m
+
+    backup = tmp_path / "backup"
+    check_backup_optimizer(backup, model(), tmp_path)  # no backup yet: nothing to check
+    backup.mkdir()
+    saved = model()
+    saved.fit(np.zeros((4, 3)), np.zeros((4, 2)), verbose=0)
+    saved.save_weights(backup / "latest.weights.h5")
+    check_backup_optimizer(backup, model(), tmp_path)
+    change = {"changes": [{"key": "optimizer.ema_momentum", "old": "(not set)", "new": 0.99},
+                          {"key": "training.epochs", "old": 2, "new": 4}]}
+    with pytest.raises(ArgumentError, match=r"recipe change \(optimizer.ema_momentum\) gives the optimizer \d+ variables "
+                                            r"where the backup holds \d+.*start a new run"):
+        check_backup_optimizer(backup, model(use_ema=True, ema_momentum=0.99), tmp_path, change)
+    with pytest.raises(ArgumentError, match="its backup holds the state of an optimizer with"):
+        check_backup_optimizer(backup, model(use_ema=True), tmp_path)
+
+
+@pytest.mark.slow
+def test_a_weight_average_switched_on_mid_run_is_refused_before_anything_is_written(tmp_path, capsys, rng):
+    """optimizer.ema_momentum added by --allow-recipe-change: Keras skipped the backup's optimizer
+    state (its variable count differs) and the EMA swap put the empty average slots into the
+    model: every weight zero, the loss constant from then on, and the backup overwritten."""
+    write_learnable_folders(tmp_path / "data", {"train": 4, "val": 2}, rng)
+    run = tmp_path / "run"
+    code, err = run_cli(capsys, "train", "amdcnn", *SMALL_SETS, "--data", tmp_path / "data", "--out", run, "--epochs", "1",
+                        "--verbose", "0")
+    assert code == 0, err
+    edit_recipe(run, optimizer__ema_momentum=0.99, training__epochs=2)
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != ".run.lock"}
+    code, err = run_cli(capsys, "train", "--resume", run, "--allow-recipe-change", "--verbose", "0")
+    assert code == 2
+    one_line(err, f"--resume {run}", "optimizer.ema_momentum", "drop the optimizer's state", "start a new run")
+    after = {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != ".run.lock"}
+    assert after == before  # config.yaml records no change; the backup and weights are as they were
+    saved = yaml.safe_load((run / "config.yaml").read_text())  # back to the run's optimizer: it continues
+    del saved["recipe"]["optimizer"]["ema_momentum"]
+    (run / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    code, err = run_cli(capsys, "train", "--resume", run, "--allow-recipe-change", "--verbose", "0")
+    assert code == 0, err
+    changes = yaml.safe_load((run / "config.yaml").read_text())["recipe_changes"]
+    assert [c["key"] for c in changes[0]["changes"]] == ["training.epochs"]
 
 
 def test_time_limit_is_no_recipe_change_and_a_run_without_a_fingerprint_resumes_as_before(tmp_path, capsys, stop_at_data):
