@@ -166,6 +166,7 @@ def check_backup_optimizer(folder, model, run, change=None):
     (fer_keras.run.record.check_recipe), whose optimizer keys the error names. An ArgumentError
     naming `out`, before anything is written; nothing to check without a backup."""
     import h5py
+    import keras
 
     weights = Path(folder) / "latest.weights.h5"
     if not weights.is_file():
@@ -182,7 +183,9 @@ def check_backup_optimizer(folder, model, run, change=None):
     keys = [c["key"] for c in (change or {}).get("changes") or [] if isinstance(c, dict) and c["key"].startswith("optimizer.")]
     why = (f"the recipe change ({', '.join(keys)}) gives the optimizer {len(optimizer.variables)} variables where the "
            f"backup holds {held}" if keys else
-           f"its backup holds the state of an optimizer with {held} variables and this recipe's has {len(optimizer.variables)}")
+           f"its backup holds the state of an optimizer with {held} variables and this recipe's has {len(optimizer.variables)} "
+           f"(here it trains in {keras.mixed_precision.global_policy().name}: a float16 run's optimizer also keeps a "
+           "loss scale, so a run cannot move between float16 and bfloat16 or float32)")
     raise ArgumentError("out", run, f"cannot continue: {why}, so Keras would drop the optimizer's state (its moments "
                         "and step count; a weight average switched on or off mid-run would corrupt the weights). "
                         "Restore the optimizer settings in config.yaml, or start a new run")
