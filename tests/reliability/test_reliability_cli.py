@@ -88,7 +88,14 @@ def test_a_train_that_fails_to_build_leaves_no_run_and_the_folder_can_be_used_ag
     code, err = run_cli(capsys, "train", "amdcnn", "--set", "model.options.num_aux=7", "--out", str(run), "--epochs", "1")
     assert code == 2
     one_line_error(err, "num_aux")
-    assert not (run / "config.yaml").exists()  # nothing for --resume to replay
+    assert not run.exists()  # nothing for --resume to replay: the start removed the folder it made
+    code, err = run_cli(capsys, "train", "--resume", str(run))
+    assert code == 2
+    one_line_error(err, "no such run directory")
+    run.mkdir()  # a folder the user made is kept, with no run in it
+    code, err = run_cli(capsys, "train", "amdcnn", "--set", "model.options.num_aux=7", "--out", str(run), "--epochs", "1")
+    assert code == 2
+    assert run.is_dir() and not (run / "config.yaml").exists()
     check_new_run_folder(run)  # a corrected command may use the same --out
     code, err = run_cli(capsys, "train", "--resume", str(run))
     assert code == 2
