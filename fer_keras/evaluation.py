@@ -177,12 +177,21 @@ def load_eval_record(recipe, dataset=None, data=None, split=None):
     except DatasetError as err:
         raise ArgumentError("data", path, str(err)) from err
     if test is not None:
-        return test, f"{test.split} (test split)"
+        return test, f"{split_name(test)} (test split)"
     if section.test:
         missing = _missing_test(name, path, section.test)
-        print(f"note: {missing}; scoring the validation split {validation.split} instead", file=sys.stderr)
-        return validation, f"{validation.split} (validation split: {missing}; {protocol})"
-    return validation, f"{validation.split} (validation split; {protocol})"
+        print(f"note: {missing}; scoring the validation split {split_name(validation)} instead", file=sys.stderr)
+        return validation, f"{split_name(validation)} (validation split: {missing}; {protocol})"
+    return validation, f"{split_name(validation)} (validation split; {protocol})"
+
+
+def split_name(record, split=None):
+    """`split` (default: the record's) as the dataset's reader names it, with the dataset's own
+    name for it where the release has one: FERPlus's folders are read by FER2013's Usage names, so
+    its FER2013Test is "PrivateTest (FER2013Test)"."""
+    name = split or record.split
+    folder = record.extra.get("split_folder")
+    return f"{name} ({folder})" if folder else name
 
 
 def _named_splits(section, name, path, options):
@@ -225,13 +234,14 @@ def _standard_split(name, path, options):
     try:
         test = load_dataset(name, path, split=test_split, **options)
         if len(test):
-            return test, f"{test_split} (test split)"
+            return test, f"{split_name(test, test_split)} (test split)"
         validation = load_dataset(name, path, split=validation_split, **options)
     except DatasetError as err:
         raise ArgumentError("data", path, str(err)) from err
     missing = _missing_test(name, path, test_split)
-    print(f"note: {missing}; scoring the validation split {validation_split} instead", file=sys.stderr)
-    return validation, f"{validation_split} (validation split: {missing})"
+    print(f"note: {missing}; scoring the validation split {split_name(validation, validation_split)} instead",
+          file=sys.stderr)
+    return validation, f"{split_name(validation, validation_split)} (validation split: {missing})"
 
 
 @dataclass

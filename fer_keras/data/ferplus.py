@@ -243,6 +243,7 @@ def _load_folders(root, split, usage, classes, label_mode, soft_labels, skip_bad
         "face_boxes": rows["boxes"][indices],
         "usages": rows["usages"][indices] if usage is None else None,
         "missing": tuple(str(folder) for folder in missing),  # a tuple: not sliced per sample by subset()
+        "split_folder": None if usage is None else ferplus_folders.FOLDERS[usage],  # shown beside the Usage name
     }
     if soft is not None:
         extra["soft_labels"] = soft[good]

@@ -321,16 +321,16 @@ def test_recipes_read_the_folder_release(tmp_path, rng, capsys):
     record, description = load_eval_record(paper, data=root)  # no FER2013Test: the validation split, said
     note = capsys.readouterr().err.strip()
     assert record.labels.tolist() == [5, 4] and f"{root} has no FER2013Test folder" in description
-    assert note == f"note: {root} has no FER2013Test folder; scoring the validation split PublicTest instead"
+    assert note == f"note: {root} has no FER2013Test folder; scoring the validation split PublicTest (FER2013Valid) instead"
     fer2013 = load_recipe("amdcnn_fer2013")  # another recipe's model on FERPlus: likewise, not "all"
     record, description = load_eval_record(fer2013, dataset="ferplus", data=root)
-    assert len(record) == 2 and description.startswith("PublicTest (validation split: ") and capsys.readouterr().err
+    assert len(record) == 2 and description.startswith("PublicTest (FER2013Valid) (validation split: ") and capsys.readouterr().err
 
     write_release(root, rng, splits={"FER2013Test": TEST})
     record, description = load_eval_record(paper, data=root)
-    assert (record.labels.tolist(), description) == ([3], "PrivateTest (test split)")
+    assert (record.labels.tolist(), description) == ([3], "PrivateTest (FER2013Test) (test split)")
     record, description = load_eval_record(fer2013, dataset="ferplus", data=root)
-    assert (len(record), description) == (1, "PrivateTest (test split)") and capsys.readouterr().err == ""
+    assert (len(record), description) == (1, "PrivateTest (FER2013Test) (test split)") and capsys.readouterr().err == ""
 
 
 def test_evaluate_command_scores_the_validation_split_and_says_so(tmp_path, rng, capsys):
@@ -342,8 +342,8 @@ def test_evaluate_command_scores_the_validation_split_and_says_so(tmp_path, rng,
     captured = capsys.readouterr()
     assert code == 0, captured.err
     report = json.loads(captured.out)
-    assert report["samples"] == 2 and report["split"] == f"PublicTest (validation split: {root} has no FER2013Test folder)"
-    assert f"note: {root} has no FER2013Test folder; scoring the validation split PublicTest instead" in captured.err
+    assert report["samples"] == 2 and report["split"] == f"PublicTest (FER2013Valid) (validation split: {root} has no FER2013Test folder)"
+    assert f"note: {root} has no FER2013Test folder; scoring the validation split PublicTest (FER2013Valid) instead" in captured.err
 
 
 # ------------------------------------------------------------------ label sampling
