@@ -180,7 +180,8 @@ def check_backup_optimizer(folder, model, run, change=None):
     optimizer.build(model.trainable_variables)  # what fit would build first (a built optimizer keeps its state)
     if held == len(optimizer.variables):
         return
-    keys = [c["key"] for c in (change or {}).get("changes") or [] if isinstance(c, dict) and c["key"].startswith("optimizer.")]
+    changes = (change or {}).get("changes")
+    keys = [c["key"] for c in changes if c["key"].startswith("optimizer.")] if isinstance(changes, list) else []
     why = (f"the recipe change ({', '.join(keys)}) gives the optimizer {len(optimizer.variables)} variables where the "
            f"backup holds {held}" if keys else
            f"its backup holds the state of an optimizer with {held} variables and this recipe's has {len(optimizer.variables)} "
@@ -223,5 +224,5 @@ def swap_ema_weights(resumed=False):
     return swap, KeepEMAWeightsOnStop()
 
 
-__all__ = ["backup_and_restore", "check_backup_optimizer", "collapse_monitor", "early_stopping", "keep_best_weights", "stop_at_time_limit",
-           "stop_on_non_finite_loss", "swap_ema_weights"]
+__all__ = ["backup_and_restore", "check_backup_optimizer", "collapse_monitor", "early_stopping", "keep_best_weights",
+           "stop_at_time_limit", "stop_on_non_finite_loss", "swap_ema_weights"]

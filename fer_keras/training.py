@@ -152,9 +152,9 @@ def _remove_failed_start(made):
     it made) when its start failed before the run existed: the run folder only while it holds
     nothing but its lock (removed while held, so no other process can have written there), a
     parent only while empty. A folder the user had, or one holding anything else, stays."""
-    if not made or sorted(p.name for p in made[0].iterdir()) != [LOCK_FILE]:
-        return
     with contextlib.suppress(OSError):
+        if not made or sorted(p.name for p in made[0].iterdir()) != [LOCK_FILE]:
+            return
         (made[0] / LOCK_FILE).unlink()
         for folder in made:
             folder.rmdir()  # OSError (not empty) ends the climb
