@@ -28,7 +28,6 @@ threads and forked worker processes included). Call fit with shuffle=False (the 
 dataset's own) and without steps_per_epoch (len() is one epoch).
 """
 
-
 import numpy as np
 
 from fer_keras.data.augment import augment_batch_numpy

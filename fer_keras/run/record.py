@@ -8,8 +8,9 @@ edit changed can be listed. `check_recipe` is what a resume asks: is config.yaml
 the one fingerprinted? An edited one is refused (ArgumentError listing the changed keys, dotted,
 old -> new) unless the change is allowed; then `record_recipe_change` appends it to config.yaml's
 `recipe_changes` (the keys, the epochs done before it, the command) and the fingerprint and copy
-become the new recipe's. training.time_limit_minutes is no part of the fingerprint: it is the session's. Runs
-written before fingerprints have none: their recipe is unknown, and they resume as before.
+become the new recipe's. training.time_limit_minutes is no part of the fingerprint: it is the
+session's. Runs written before fingerprints have none: their recipe is unknown, and they resume as
+before.
 The command config.yaml records is the one that started the process (`invoked_command`).
 """
 
@@ -121,8 +122,7 @@ def check_recipe(run, saved, allow_change, epochs_done, command):
         return None
     original = _recipe_copy(run, recorded)
     changes = None if original is None else recipe_changes(original, saved["recipe"])
-    listed = (", ".join(f"{c['key']} {_show(c['old'])} -> {_show(c['new'])}" for c in changes) if changes
-              else f"which keys is unknown: {run / RECIPE_COPY}, the copy of the recipe it started with, is missing")
+    listed = _listed(run, changes)
     if not allow_change:
         raise ArgumentError("out", run, f"the recipe in config.yaml was changed since the run started ({listed}); "
                             "restore it, or pass `allow_recipe_change=True` to continue with the changed recipe "
@@ -132,17 +132,22 @@ def check_recipe(run, saved, allow_change, epochs_done, command):
     validate(saved["recipe"], source=str(run / CONFIG_FILE))
     return {"after_epoch": epochs_done,
             "changes": changes if changes is not None else "unknown (no copy of the earlier recipe)",
-            "command": command, "listed": listed}
+            "command": command}
+
+
+def _listed(run, changes):
+    """The changed keys as a message lists them (`changes`: `recipe_changes`' list, None: unknown)."""
+    if not isinstance(changes, list) or not changes:
+        return f"which keys is unknown: {run / RECIPE_COPY}, the copy of the recipe it started with, is missing"
+    return ", ".join(f"{c['key']} {_show(c['old'])} -> {_show(c['new'])}" for c in changes)
 
 
 def record_recipe_change(run, saved, change):
     """Record an allowed `change` (from `check_recipe`) in config.yaml, and make the fingerprint
     and the recipe copy the changed recipe's."""
     run = Path(run)
-    change = dict(change)
-    listed = change.pop("listed")
-    print(f"fer-keras: continuing {run} after epoch {change['after_epoch']} with a changed recipe: {listed}",
-          file=sys.stderr)
+    print(f"fer-keras: continuing {run} after epoch {change['after_epoch']} with a changed recipe: "
+          f"{_listed(run, change['changes'])}", file=sys.stderr)
     current = recipe_fingerprint(saved["recipe"])
     saved["recipe_changes"] = list(saved.get("recipe_changes") or []) + [change]
     saved["recipe_sha256"] = current
